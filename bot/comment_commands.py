@@ -1,0 +1,103 @@
+"""Comment commands: parsed, dispatched to the rule that owns them, answered in one reply.
+
+A comment may hold several commands; each gets a line in one reply that names
+its author. Commands only count on an opportunity, its evaluation issue or its
+award-review issue; elsewhere the bot stays quiet.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from bot import bidding, evaluation, payments
+from bot import github_writes as gw
+from bot.commands import Command, parse_commands
+from bot.config import ConfigError
+from bot.context import Context
+from bot.messages import render
+from bot.opportunities import audit, load_config
+from bot.outcomes import Outcome, refuse
+from bot.people import People
+from bot.target import Target
+from storage import procurement as store
+
+Action = Callable[[Context, Target, Command, dict], Outcome]
+
+# Which commands each kind of issue takes.
+ACTIONS: dict[str, dict[str, Action]] = {
+    "opportunity": {
+        "help": bidding.help_,
+        "status": bidding.status,
+        "register": bidding.register,
+        "bid": bidding.bid,
+        "withdraw": bidding.withdraw,
+        "extend": bidding.extend,
+        "cancel": bidding.cancel,
+        "score": evaluation.score,
+        "award": evaluation.award,
+        "paid": payments.paid,
+        "terminate": payments.terminate,
+    },
+    "evaluation": {
+        "help": bidding.help_,
+        "status": bidding.status,
+        "score": evaluation.score,
+        "award": evaluation.award,
+    },
+    "review": {
+        "help": bidding.help_,
+        "status": bidding.status,
+        "approve": evaluation.approve,
+        "reject": evaluation.reject,
+        "paid": payments.paid,
+    },
+}
+
+
+def find_target(ctx: Context, number: int) -> Optional[tuple[str, object, object]]:
+    opportunity = store.opportunity_by_issue(ctx.session, ctx.repository, number, lock=True)
+    if opportunity is not None:
+        return "opportunity", opportunity, None
+    award = store.award_by_review_issue(ctx.session, ctx.repository, number)
+    if award is not None:
+        return "review", store.opportunity(ctx.session, award.opportunity_id), award
+    opportunity = store.opportunity_by_evaluation_issue(ctx.session, ctx.repository, number)
+    if opportunity is not None:
+        return "evaluation", opportunity, None
+    return None
+
+
+def wrong_place(cmd: Command, kind: str) -> Outcome:
+    where = [k for k, actions in ACTIONS.items() if cmd.name in actions]
+    return refuse(cmd, "wrong_issue", here=kind, where=where)
+
+
+def comment_created(ctx: Context) -> None:
+    comment = ctx.payload.get("comment") or {}
+    issue = ctx.payload.get("issue") or {}
+    commands = parse_commands(comment.get("body"))
+    if not commands or not isinstance(issue.get("number"), int):
+        return
+    found = find_target(ctx, issue["number"])
+    if found is None:
+        return
+    kind, opportunity, award = found
+    author = (comment.get("user") or {}).get("login", "")
+    try:
+        config = load_config(ctx, opportunity.repository)
+    except ConfigError as error:
+        ctx.write(gw.comment(ctx.installation_id, ctx.repository, issue["number"], render("config_invalid", problems=error.problems, author=author)))
+        return
+    target = Target(kind, opportunity, config, People(ctx.github, opportunity.repository, config), award)
+    outcomes = []
+    for cmd in commands:
+        action = ACTIONS[kind].get(cmd.name)
+        outcome = action(ctx, target, cmd, comment) if action else wrong_place(cmd, kind)
+        if outcome.refused:
+            audit(ctx, opportunity, "command_refused", url=comment.get("html_url"), who=author, command=cmd.name, reason=outcome.code)
+        outcomes.append(outcome)
+    sealed_bid = kind == "opportunity" and opportunity.bidding == "sealed" and any(c.name == "bid" for c in commands)
+    if sealed_bid and comment.get("id"):
+        # The proposal is recorded (or refused); it must not stay readable on the issue.
+        ctx.write(gw.delete_comment(ctx.installation_id, ctx.repository, comment["id"]))
+    ctx.write(gw.comment(ctx.installation_id, ctx.repository, issue["number"], render("reply", author=author, outcomes=outcomes, removed=sealed_bid)))

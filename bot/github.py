@@ -1,0 +1,201 @@
+"""GitHub out: githubkit with GitHub App authentication.
+
+One `GitHubApp` per process. It owns its own token cache (githubkit caches an
+installation token until a minute before it expires, so one token request per
+installation per hour), honours `GITHUB_API_URL` for every call, and turns
+githubkit's exceptions into one `GitHubError` that says whether trying again
+later can help and when.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Callable, Optional
+from urllib.parse import quote
+
+import httpx
+from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
+from githubkit.cache import MemCacheStrategy
+from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
+
+log = logging.getLogger(__name__)
+
+# Statuses worth trying again: GitHub's own trouble, or its rate limits.
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class GitHubError(Exception):
+    """A GitHub call that failed; `retryable` says whether later may work."""
+
+    def __init__(self, message: str, *, status: Optional[int], retryable: bool, retry_after: Optional[float] = None):
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    data: Any
+    headers: dict[str, str]
+
+
+def _classify(exc: Exception) -> GitHubError:
+    if isinstance(exc, RateLimitExceeded):
+        after = exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta) else None
+        return GitHubError(f"rate limited ({exc.response.status_code})", status=exc.response.status_code, retryable=True, retry_after=after)
+    if isinstance(exc, RequestFailed):
+        status = exc.response.status_code
+        headers = exc.response.raw_response.headers
+        after = None
+        if "retry-after" in headers:
+            try:
+                after = float(headers["retry-after"])
+            except ValueError:
+                after = None
+        retryable = status in RETRYABLE_STATUSES or (status == 403 and headers.get("x-ratelimit-remaining") == "0")
+        # A 401 means the token went stale under us: a fresh one may work.
+        retryable = retryable or status == 401
+        return GitHubError(f"GitHub answered {status}", status=status, retryable=retryable, retry_after=after)
+    if isinstance(exc, RequestTimeout):
+        return GitHubError("GitHub did not answer in time", status=None, retryable=True)
+    if isinstance(exc, RequestError):
+        return GitHubError(f"could not reach GitHub: {type(exc.exc).__name__}", status=None, retryable=True)
+    return GitHubError(f"GitHub call failed: {type(exc).__name__}", status=None, retryable=True)
+
+
+class GitHubApp:
+    """Calls GitHub as the app's installations."""
+
+    def __init__(
+        self,
+        app_id: str,
+        private_key: str,
+        base_url: str = "https://api.github.com",
+        *,
+        timeout: float = 15.0,
+        transport: Optional[httpx.BaseTransport] = None,
+    ):
+        self.app_id = app_id
+        self.base_url = base_url
+        self._private_key = private_key
+        self._timeout = timeout
+        self._transport = transport
+        # Our own cache, not githubkit's process-wide default: tests and
+        # several apps in one process each count their own tokens.
+        self._cache = MemCacheStrategy()
+        self._clients: dict[int, GitHub] = {}
+        self._lock = threading.Lock()
+
+    def _client(self, installation_id: int) -> GitHub:
+        with self._lock:
+            client = self._clients.get(installation_id)
+            if client is None:
+                client = GitHub(
+                    AppInstallationAuthStrategy(self.app_id, self._private_key, installation_id),
+                    base_url=self.base_url,
+                    timeout=self._timeout,
+                    http_cache=False,
+                    auto_retry=False,
+                    cache_strategy=self._cache,
+                    transport=self._transport,
+                )
+                self._clients[installation_id] = client
+            return client
+
+    def as_app(self) -> GitHub:
+        return GitHub(
+            AppAuthStrategy(self.app_id, self._private_key),
+            base_url=self.base_url,
+            timeout=self._timeout,
+            http_cache=False,
+            auto_retry=False,
+            cache_strategy=self._cache,
+            transport=self._transport,
+        )
+
+    def forget_token(self, installation_id: int) -> None:
+        """After a 401: drop the cached token so the next call asks for a new one."""
+        with self._lock:
+            self._clients.pop(installation_id, None)
+            self._cache = MemCacheStrategy()
+
+    def call(self, installation_id: int, method: str, path: str, json: Any = None, params: Optional[dict] = None) -> Answer:
+        """One REST call; raises GitHubError."""
+        try:
+            response = self._client(installation_id).request(method, path.lstrip("/"), json=json, params=params)
+        except Exception as exc:  # githubkit raises several families; classify them all
+            error = _classify(exc)
+            if error.status == 401:
+                self.forget_token(installation_id)
+            raise error from exc
+        raw = response.raw_response
+        data: Any = None
+        if raw.content:
+            try:
+                data = raw.json()
+            except ValueError:
+                data = raw.text
+        return Answer(status=raw.status_code, data=data, headers=dict(raw.headers))
+
+
+class GitHubReader:
+    """The reads a handler needs, for one installation."""
+
+    def __init__(self, call: Callable[..., Answer], installation_id: int):
+        self._call = call
+        self._installation_id = installation_id
+
+    def _get(self, path: str, params: Optional[dict] = None) -> Optional[Answer]:
+        try:
+            return self._call(self._installation_id, "GET", path, params=params)
+        except GitHubError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def file_text(self, repository: str, path: str, ref: Optional[str] = None) -> Optional[str]:
+        answer = self._get(f"/repos/{repository}/contents/{quote(path)}", params={"ref": ref} if ref else None)
+        if answer is None or not isinstance(answer.data, dict) or "content" not in answer.data:
+            return None
+        return base64.b64decode(answer.data["content"]).decode("utf-8", errors="replace")
+
+    def repository_private(self, repository: str) -> Optional[bool]:
+        answer = self._get(f"/repos/{repository}")
+        if answer is None or not isinstance(answer.data, dict):
+            return None
+        return bool(answer.data.get("private"))
+
+    def permission(self, repository: str, login: str) -> str:
+        """admin, maintain, write, triage, read or none."""
+        answer = self._get(f"/repos/{repository}/collaborators/{quote(login)}/permission")
+        if answer is None or not isinstance(answer.data, dict):
+            return "none"
+        role = answer.data.get("role_name") or answer.data.get("permission") or "none"
+        return str(role)
+
+    def team_member(self, org: str, team_slug: str, login: str) -> bool:
+        answer = self._get(f"/orgs/{quote(org)}/teams/{quote(team_slug)}/memberships/{quote(login)}")
+        return bool(answer and isinstance(answer.data, dict) and answer.data.get("state") == "active")
+
+
+class DryRunGitHub:
+    """For `devex-bot receive --dry-run`: answers reads as empty and prints each write."""
+
+    def __init__(self, printer: Callable[[str], None] = print):
+        self.printer = printer
+        self.calls: list[tuple[str, str, Any]] = []
+
+    def call(self, installation_id: int, method: str, path: str, json: Any = None, params: Optional[dict] = None) -> Answer:
+        self.calls.append((method, path, json))
+        if method == "GET":
+            raise GitHubError("dry run: no reads", status=404, retryable=False)
+        import json as _json
+
+        self.printer(f"{method} {path}\n{_json.dumps(json, indent=2, ensure_ascii=False) if json is not None else ''}".rstrip())
+        return Answer(status=201 if method == "POST" else 200, data={"id": len(self.calls), "number": len(self.calls), "html_url": ""}, headers={})

@@ -1,0 +1,95 @@
+"""The facts GitHub holds about a person, asked once per delivery, decided by `roles`.
+
+Privileged commands always ask GitHub afresh (a permission removed a minute
+ago counts); the conflict check of a bid may use an answer a few minutes old,
+and the award review checks every conflict again before anyone approves.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+from bot.config import RepoConfig
+from bot.github import GitHubReader
+from bot.procurement import roles
+
+# A bidder's permission, for the conflict check only: (repository, login) -> (permission, at)
+_BIDDER_PERMISSIONS: dict[tuple[str, str], tuple[str, float]] = {}
+_LOCK = threading.Lock()
+BIDDER_PERMISSION_TTL = 300.0
+
+
+@dataclass
+class People:
+    github: Optional[GitHubReader]
+    repository: str
+    config: RepoConfig
+
+    def __post_init__(self) -> None:
+        self._permissions: dict[str, str] = {}
+        self._teams: dict[str, bool] = {}
+
+    def permission(self, login: str, fresh: bool = True) -> str:
+        key = login.lower()
+        if key in self._permissions:
+            return self._permissions[key]
+        if self.github is None:
+            return "none"
+        if not fresh:
+            with _LOCK:
+                cached = _BIDDER_PERMISSIONS.get((self.repository, key))
+            if cached and time.monotonic() - cached[1] < BIDDER_PERMISSION_TTL:
+                return cached[0]
+        permission = self.github.permission(self.repository, login)
+        self._permissions[key] = permission
+        with _LOCK:
+            _BIDDER_PERMISSIONS[(self.repository, key)] = (permission, time.monotonic())
+        return permission
+
+    def in_officer_team(self, login: str) -> bool:
+        key = login.lower()
+        if key not in self._teams:
+            member = False
+            if self.github is not None:
+                for org, team in self.config.contract_officer_teams:
+                    if self.github.team_member(org, team, login):
+                        member = True
+                        break
+            self._teams[key] = member
+        return self._teams[key]
+
+    def is_issuer(self, login: str, fresh: bool = True) -> bool:
+        if roles.listed(login, self.config.issuers):
+            return True
+        return roles.is_issuer(login, self.permission(login, fresh), self.config.issuers)
+
+    def is_evaluator(self, login: str, fresh: bool = True) -> bool:
+        if roles.listed(login, self.config.evaluators):
+            return True
+        return roles.is_evaluator(login, self.is_issuer(login, fresh), self.config.evaluators)
+
+    def is_contract_officer(self, login: str, fresh: bool = True) -> bool:
+        if roles.listed(login, self.config.contract_officer_logins):
+            return True
+        officers = self.config.contract_officers
+        if officers:
+            return self.in_officer_team(login) if self.config.contract_officer_teams else False
+        return roles.is_contract_officer(login, self.permission(login, fresh), officers, False)
+
+    def conflict(self, login: str, author: str, fresh: bool = True) -> roles.Conflict:
+        issuer = self.is_issuer(login, fresh)
+        return roles.conflict_of(
+            login,
+            author=author,
+            issuer=issuer,
+            evaluator=self.is_evaluator(login, fresh),
+            contract_officer=self.is_contract_officer(login, fresh),
+        )
+
+
+def forget_cached_permissions() -> None:
+    with _LOCK:
+        _BIDDER_PERMISSIONS.clear()

@@ -1,0 +1,108 @@
+"""Puts the pieces together: engine, GitHub, router, worker, sender, scheduler."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Optional
+
+from sqlalchemy.engine import Engine
+
+from bot.app import create_app
+from bot.github import GitHubApp
+from bot.handlers_all import ROUTER
+from bot.logs import register_secret
+from bot.scheduler import Scheduler
+from bot.sender import Sender
+from bot.settings import Settings
+from bot.worker import Worker
+from bot.writes import FOLLOWS, PREPARERS
+from storage.db import make_engine
+from storage.tables import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    github_call: Optional[Callable]
+    worker: Worker
+    sender: Optional[Sender]
+    scheduler: Scheduler
+    clock: Callable[[], datetime] = utcnow
+    threads: list[threading.Thread] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def app(self, background: bool = False):
+        lifespan = None
+        if background:
+
+            @contextlib.asynccontextmanager
+            async def lifespan(_app):
+                self.start()
+                try:
+                    yield
+                finally:
+                    self.shutdown()
+
+        return create_app(self.engine, self.settings.webhook_secret_bytes, ROUTER, lifespan=lifespan, clock=self.clock)
+
+    def start(self, worker: bool = True, sender: bool = True, scheduler: bool = True) -> None:
+        self.stop.clear()
+        loops = []
+        if worker:
+            loops.append(("worker", self.worker.run_forever))
+        if sender and self.sender is not None:
+            loops.append(("sender", self.sender.run_forever))
+        if scheduler:
+            loops.append(("scheduler", self.scheduler.run_forever))
+        for name, target in loops:
+            thread = threading.Thread(target=target, args=(self.stop,), name=f"devex-{name}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=10)
+        self.threads.clear()
+
+
+def github_for(settings: Settings) -> Optional[GitHubApp]:
+    if not settings.github_app_id or not settings.github_private_key:
+        return None
+    return GitHubApp(settings.github_app_id, settings.github_private_key, settings.github_api_url)
+
+
+def build(
+    settings: Settings,
+    *,
+    engine: Optional[Engine] = None,
+    github_call: Optional[Callable] = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Runtime:
+    register_secret(settings.github_webhook_secret)
+    register_secret(settings.github_private_key)
+    engine = engine or make_engine(settings.database_url)
+    if github_call is None:
+        app = github_for(settings)
+        github_call = app.call if app is not None else None
+    sender = (
+        Sender(engine, settings, github_call, preparers=PREPARERS, follows=FOLLOWS, clock=clock)
+        if github_call is not None
+        else None
+    )
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        github_call=github_call,
+        worker=Worker(engine, settings, ROUTER, github_call, clock=clock),
+        sender=sender,
+        scheduler=Scheduler(engine, settings.scheduler_interval, clock=clock),
+        clock=clock,
+    )

@@ -1,0 +1,54 @@
+"""Process settings: the environment variables of PRODUCT.md "Configuration".
+
+Only the variables PRODUCT.md names are needed to deploy. The ``DEVEX_*``
+ones are tunables with production defaults that tests shorten (write pacing,
+polling and scheduler intervals).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///devex-bot.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    github_app_id: Optional[str] = Field(default=None, alias="GITHUB_APP_ID")
+    github_private_key: Optional[str] = Field(default=None, alias="GITHUB_PRIVATE_KEY", repr=False)
+    github_private_key_path: Optional[Path] = Field(default=None, alias="GITHUB_PRIVATE_KEY_PATH")
+    github_webhook_secret: Optional[str] = Field(default=None, alias="GITHUB_WEBHOOK_SECRET", repr=False)
+    github_api_url: str = Field(default="https://api.github.com", alias="GITHUB_API_URL")
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, alias="DATABASE_URL")
+    host: str = Field(default="0.0.0.0", alias="HOST")
+    port: int = Field(default=3000, alias="PORT")
+
+    # At least a second between writes to one installation (GitHub's secondary limits).
+    write_interval: float = Field(default=1.0, alias="DEVEX_WRITE_INTERVAL")
+    # How often an idle worker looks for deliveries and the sender for writes.
+    poll_interval: float = Field(default=0.5, alias="DEVEX_POLL_INTERVAL")
+    # How often the scheduler looks for deadlines passed and payments overdue.
+    scheduler_interval: float = Field(default=30.0, alias="DEVEX_SCHEDULER_INTERVAL")
+    # Backoff after a failed GitHub write or delivery: base * 2**attempt, capped.
+    retry_base: float = Field(default=2.0, alias="DEVEX_RETRY_BASE")
+    retry_cap: float = Field(default=900.0, alias="DEVEX_RETRY_CAP")
+    # A delivery that fails this many times is parked as failed (kept, never lost).
+    max_delivery_attempts: int = Field(default=8, alias="DEVEX_MAX_DELIVERY_ATTEMPTS")
+    # How long a cached `.github/devex.yml` is trusted when no push told us otherwise.
+    config_ttl: float = Field(default=300.0, alias="DEVEX_CONFIG_TTL")
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+
+    @model_validator(mode="after")
+    def _read_key_file(self) -> "Settings":
+        if not self.github_private_key and self.github_private_key_path:
+            self.github_private_key = Path(self.github_private_key_path).read_text()
+        return self
+
+    @property
+    def webhook_secret_bytes(self) -> bytes:
+        return (self.github_webhook_secret or "").encode()

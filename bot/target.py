@@ -1,0 +1,19 @@
+"""The issue a command was written on: an opportunity, its evaluation issue, or an award review."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from bot.config import RepoConfig
+from bot.people import People
+from storage.tables import Award, Opportunity
+
+
+@dataclass
+class Target:
+    kind: str  # "opportunity", "evaluation" or "review"
+    opportunity: Opportunity
+    config: RepoConfig
+    people: People
+    award: Optional[Award] = None

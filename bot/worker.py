@@ -1,0 +1,135 @@
+"""The worker: takes stored deliveries from the inbox and applies them.
+
+Each delivery is handled inside the transaction that claimed it: its effects,
+the GitHub writes it owes (the outbox) and its `done` mark commit together.
+A handler that raises leaves nothing behind (a savepoint is rolled back); the
+delivery is tried again later with backoff and, after too many failures,
+parked as `failed`, kept for an operator, and never blocks other issues.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import datetime, timedelta
+from typing import Callable, Optional
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.config_store import ConfigStore
+from bot.context import Context
+from bot.github import GitHubReader
+from bot.logs import delivery_logger
+from bot.routing import Router
+from bot.settings import Settings
+from storage import inbox
+from storage.installations import installation_active, touch_installation
+from storage.tables import utcnow
+
+log = logging.getLogger(__name__)
+
+# Events about the installation itself are handled even when it is not active.
+INSTALLATION_EVENTS = frozenset({"installation", "installation_repositories", "ping"})
+
+
+class Worker:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        router: Router,
+        github_call: Optional[Callable] = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        name: str = "worker",
+    ):
+        self.engine = engine
+        self.settings = settings
+        self.router = router
+        self.github_call = github_call
+        self.clock = clock
+        self.name = name
+        self.configs = ConfigStore(ttl=settings.config_ttl, clock=clock)
+
+    def run_once(self) -> bool:
+        """Handles at most one delivery; True when one was claimed."""
+        now = self.clock()
+        with Session(self.engine, expire_on_commit=False) as session:
+            delivery = inbox.claim_next(session, now)
+            if delivery is None:
+                session.rollback()
+                return False
+            self._handle(session, delivery, now)
+            session.commit()
+            return True
+
+    def _handle(self, session: Session, delivery, now: datetime) -> None:
+        payload = json.loads(delivery.payload)
+        adapter = delivery_logger(delivery.delivery_id, delivery.installation_id, delivery.repository)
+        if delivery.installation_id is not None:
+            account = ((payload.get("installation") or {}).get("account") or {}).get("login", "")
+            touch_installation(session, delivery.installation_id, account)
+            if delivery.event not in INSTALLATION_EVENTS and not installation_active(session, delivery.installation_id):
+                adapter.info("installation not active; delivery %s ignored", delivery.event)
+                inbox.mark_ignored(session, delivery, now)
+                return
+        handlers = self.router.handlers(delivery.event, delivery.action, payload)
+        github = (
+            GitHubReader(self.github_call, delivery.installation_id)
+            if self.github_call is not None and delivery.installation_id is not None
+            else None
+        )
+        ctx = Context(
+            delivery_id=delivery.delivery_id,
+            event=delivery.event,
+            action=delivery.action,
+            payload=payload,
+            installation_id=delivery.installation_id,
+            repository=delivery.repository,
+            session=session,
+            github=github,
+            settings=self.settings,
+            now=now,
+            received_at=delivery.received_at,
+            log=adapter,
+            configs=self.configs,
+        )
+        try:
+            with session.begin_nested():
+                for handler in handlers:
+                    handler(ctx)
+        except Exception as exc:
+            retry_in = timedelta(seconds=min(self.settings.retry_cap, self.settings.retry_base * 2 ** delivery.attempts))
+            adapter.exception("delivery %s.%s failed (attempt %d)", delivery.event, delivery.action, delivery.attempts + 1)
+            inbox.mark_failed_attempt(
+                session,
+                delivery,
+                f"{type(exc).__name__}: {exc}",
+                retry_in=retry_in,
+                max_attempts=self.settings.max_delivery_attempts,
+                now=now,
+            )
+            return
+        inbox.mark_done(session, delivery, now)
+        adapter.info("delivery %s.%s handled by %d handler(s)", delivery.event, delivery.action, len(handlers))
+
+    def drain(self, limit: int = 100000) -> int:
+        """Handles deliveries until none is due; returns how many."""
+        handled = 0
+        while handled < limit and self.run_once():
+            handled += 1
+        return handled
+
+    def run_forever(self, stop: threading.Event) -> None:
+        log.info("%s started", self.name)
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:
+                log.exception("%s: database trouble; retrying", self.name)
+                busy = False
+            if not busy:
+                stop.wait(self.settings.poll_interval)
+        log.info("%s stopped", self.name)

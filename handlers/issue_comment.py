@@ -1,0 +1,19 @@
+"""`issue_comment.created`: comment commands. Edited and deleted comments are not commands."""
+
+from bot.comment_commands import comment_created
+from bot.commands import is_bot
+from bot.context import Context
+from bot.routing import Router
+
+router = Router()
+
+
+def _may_hold_commands(payload: dict) -> bool:
+    """Cheap test on the raw payload: a human's comment with a `/` in it."""
+    comment = payload.get("comment") or {}
+    return not is_bot(comment.get("user")) and not is_bot(payload.get("sender")) and "/" in (comment.get("body") or "")
+
+
+@router.register("issue_comment", action="created", accept=_may_hold_commands)
+def created(ctx: Context) -> None:
+    comment_created(ctx)

@@ -1,0 +1,57 @@
+"""`issues`: labelled, opened, edited, unlabelled, closed."""
+
+from bot import opportunities
+from bot.context import Context
+from bot.procurement.lifecycle import LABEL_PREFIX
+from bot.routing import Router
+
+router = Router()
+
+
+def _human(payload: dict) -> bool:
+    """The app's own label changes and edits come back as webhooks: skip them early."""
+    sender = payload.get("sender") or {}
+    return sender.get("type") != "Bot" and not str(sender.get("login", "")).endswith("[bot]")
+
+
+def _not_state_label(payload: dict) -> bool:
+    name = str((payload.get("label") or {}).get("name", ""))
+    return _human(payload) and not name.startswith(LABEL_PREFIX)
+
+
+@router.register("issues", action="labeled", accept=_not_state_label)
+def labeled(ctx: Context) -> None:
+    from bot.opportunities import _config_or_none
+
+    config = _config_or_none(ctx)
+    label = ((ctx.payload.get("label") or {}).get("name") or "").lower()
+    if config is not None and label != config.label.lower():
+        return
+    opportunities.validate(ctx, labelled=True)
+
+
+@router.register("issues", action="opened", accept=_human)
+def opened(ctx: Context) -> None:
+    labels = [str(l.get("name", "")).lower() for l in (ctx.payload.get("issue") or {}).get("labels") or []]
+    if not labels:
+        return
+    from bot.opportunities import _config_or_none
+
+    config = _config_or_none(ctx)
+    if config is None or config.label.lower() in labels:
+        opportunities.validate(ctx, labelled=True)
+
+
+@router.register("issues", action="edited", accept=_human)
+def edited(ctx: Context) -> None:
+    opportunities.validate(ctx, labelled=False)
+
+
+@router.register("issues", action="unlabeled", accept=_not_state_label)
+def unlabeled(ctx: Context) -> None:
+    opportunities.label_removed(ctx)
+
+
+@router.register("issues", action="closed", accept=_human)
+def closed(ctx: Context) -> None:
+    opportunities.issue_closed(ctx)

@@ -1,0 +1,24 @@
+"""Internal deliveries the scheduler stores: a deadline passed, a payment overdue."""
+
+from bot import opportunities
+from bot.context import Context
+from bot.routing import Router
+from storage import procurement as store
+
+router = Router()
+
+
+@router.register("devex.deadline")
+def deadline(ctx: Context) -> None:
+    opportunity = store.opportunity(ctx.session, ctx.payload["opportunity_id"])
+    if opportunity is not None:
+        opportunities.close_bidding(ctx, opportunity)
+
+
+@router.register("devex.overdue")
+def overdue(ctx: Context) -> None:
+    from bot import payments
+
+    notify = getattr(payments, "notify_overdue", None)
+    if notify is not None:
+        notify(ctx, ctx.payload["payment_id"])

@@ -1,0 +1,134 @@
+"""The inbox: deliveries stored before GitHub's 2xx, claimed by workers.
+
+A worker claims the oldest pending delivery whose ordering key (the issue it
+concerns) has no older pending delivery, with `FOR UPDATE SKIP LOCKED` on
+PostgreSQL, and handles it inside that same transaction: the delivery's
+effects, the GitHub writes it owes and its `done` mark commit together or not
+at all. A worker killed half-way leaves the row pending and unchanged, so the
+next worker applies it exactly once; a second worker skips the locked row and,
+because the older row is still pending, every later row of the same issue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from storage.tables import Delivery, utcnow
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    delivery_id: str
+    event: str
+    action: Optional[str]
+    installation_id: Optional[int]
+    repository: Optional[str]
+    ordering_key: str
+    payload: str
+
+
+def store(session: Session, delivery: NewDelivery, now: Optional[datetime] = None) -> bool:
+    """Stores a delivery once; False when this delivery id was stored before."""
+    now = now or utcnow()
+    exists = session.exec(select(Delivery.id).where(Delivery.delivery_id == delivery.delivery_id)).first()
+    if exists is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(
+                Delivery(
+                    delivery_id=delivery.delivery_id,
+                    event=delivery.event,
+                    action=delivery.action,
+                    installation_id=delivery.installation_id,
+                    repository=delivery.repository,
+                    ordering_key=delivery.ordering_key,
+                    payload=delivery.payload,
+                    received_at=now,
+                    next_attempt_at=now,
+                )
+            )
+    except IntegrityError:
+        # Another process stored the same delivery id between our look and our insert.
+        return False
+    return True
+
+
+def store_many(session: Session, deliveries: list[NewDelivery], now: Optional[datetime] = None) -> list[bool]:
+    return [store(session, d, now) for d in deliveries]
+
+
+_OLDER_PENDING = (
+    sa.select(sa.literal(1))
+    .select_from(Delivery.__table__.alias("older"))
+    .where(
+        sa.text("older.ordering_key = deliveries.ordering_key"),
+        sa.text("older.id < deliveries.id"),
+        sa.text("older.status = 'pending'"),
+    )
+    .exists()
+)
+
+
+def claim_next(session: Session, now: Optional[datetime] = None) -> Optional[Delivery]:
+    """Locks and returns the next delivery to handle, or None."""
+    now = now or utcnow()
+    query = (
+        select(Delivery)
+        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now, ~_OLDER_PENDING)
+        .order_by(Delivery.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return session.exec(query).first()
+
+
+def mark_done(session: Session, delivery: Delivery, now: Optional[datetime] = None) -> None:
+    delivery.status = "done"
+    delivery.processed_at = now or utcnow()
+    delivery.attempts += 1
+    session.add(delivery)
+
+
+def mark_ignored(session: Session, delivery: Delivery, now: Optional[datetime] = None) -> None:
+    delivery.status = "ignored"
+    delivery.processed_at = now or utcnow()
+    session.add(delivery)
+
+
+def mark_failed_attempt(
+    session: Session, delivery: Delivery, error: str, *, retry_in: timedelta, max_attempts: int, now: Optional[datetime] = None
+) -> None:
+    """Records a failure; the delivery is tried again later, or parked as failed (kept)."""
+    now = now or utcnow()
+    delivery.attempts += 1
+    delivery.last_error = error[:4000]
+    if delivery.attempts >= max_attempts:
+        delivery.status = "failed"
+        delivery.processed_at = now
+    else:
+        delivery.next_attempt_at = now + retry_in
+    session.add(delivery)
+
+
+def counts(session: Session) -> dict[str, int]:
+    rows = session.exec(select(Delivery.status, sa.func.count()).group_by(Delivery.status)).all()
+    return {status: n for status, n in rows}
+
+
+def pending_count(session: Session) -> int:
+    return session.exec(select(sa.func.count()).select_from(Delivery).where(Delivery.status == "pending")).one()
+
+
+def retry_failed(session: Session) -> int:
+    """Operators' lever: put parked deliveries back in the queue."""
+    result = session.exec(
+        sa.update(Delivery).where(Delivery.status == "failed").values(status="pending", attempts=0, next_attempt_at=utcnow())
+    )
+    return result.rowcount or 0

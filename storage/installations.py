@@ -1,0 +1,68 @@
+"""Installations and their repositories, kept current by `installation` events."""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+from sqlmodel import Session, delete, select
+
+from storage.tables import Installation, InstallationRepository, utcnow
+
+
+def touch_installation(session: Session, installation_id: int, account: str = "") -> Installation:
+    installation = session.get(Installation, installation_id)
+    if installation is None:
+        installation = Installation(id=installation_id, account=account or str(installation_id))
+        session.add(installation)
+        session.flush()
+    elif account and installation.account != account:
+        installation.account = account
+        session.add(installation)
+    return installation
+
+
+def installation_active(session: Session, installation_id: int) -> bool:
+    installation = session.get(Installation, installation_id)
+    return installation is None or installation.status == "active"
+
+
+def set_status(session: Session, installation_id: int, status: str, account: str = "") -> None:
+    installation = touch_installation(session, installation_id, account)
+    installation.status = status
+    installation.updated_at = utcnow()
+    session.add(installation)
+
+
+def add_repositories(session: Session, installation_id: int, repositories: Iterable[dict]) -> None:
+    for repo in repositories:
+        full_name = repo.get("full_name")
+        if not full_name:
+            continue
+        row = session.get(InstallationRepository, (installation_id, full_name))
+        if row is None:
+            row = InstallationRepository(installation_id=installation_id, full_name=full_name)
+        row.private = repo.get("private")
+        session.add(row)
+
+
+def remove_repositories(session: Session, installation_id: int, repositories: Iterable[dict]) -> None:
+    names = [r.get("full_name") for r in repositories if r.get("full_name")]
+    if names:
+        session.exec(
+            delete(InstallationRepository).where(
+                InstallationRepository.installation_id == installation_id,
+                InstallationRepository.full_name.in_(names),
+            )
+        )
+
+
+def repositories(session: Session, installation_id: int) -> list[str]:
+    rows = session.exec(
+        select(InstallationRepository.full_name).where(InstallationRepository.installation_id == installation_id)
+    ).all()
+    return sorted(rows)
+
+
+def repository_private(session: Session, full_name: str) -> Optional[bool]:
+    row = session.exec(select(InstallationRepository.private).where(InstallationRepository.full_name == full_name)).first()
+    return row

@@ -1,0 +1,160 @@
+"""The outbox: GitHub writes owed, stored in the transaction that decided them.
+
+Writes of one installation go out one at a time, oldest first, at least
+`write_interval` apart. The sender locks the installation's row while it
+sends (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so two sender processes never
+write for one installation at once, and the spacing is kept across processes
+in `installations.last_write_at`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from storage.tables import GitHubWrite, Installation, utcnow
+
+
+@dataclass(frozen=True)
+class Write:
+    """A write as handlers describe it, before it is stored."""
+
+    installation_id: int
+    kind: str = "request"
+    method: Optional[str] = None
+    path: Optional[str] = None
+    body: Any = None
+    then: Optional[dict] = None
+    coalesce_key: Optional[str] = None
+
+
+def enqueue(session: Session, write: Write, delivery_id: Optional[str] = None, now: Optional[datetime] = None) -> Optional[GitHubWrite]:
+    """Stores a write. A write with a coalesce key that is already pending is not added twice:
+    named writes are rendered when sent, so the pending one will show the newest state."""
+    if write.coalesce_key:
+        pending = session.exec(
+            select(GitHubWrite.id).where(GitHubWrite.coalesce_key == write.coalesce_key, GitHubWrite.status == "pending")
+        ).first()
+        if pending is not None:
+            return None
+    now = now or utcnow()
+    row = GitHubWrite(
+        installation_id=write.installation_id,
+        kind=write.kind,
+        method=write.method,
+        path=write.path,
+        body=json.dumps(write.body, ensure_ascii=False) if write.body is not None else None,
+        then=json.dumps(write.then) if write.then else None,
+        coalesce_key=write.coalesce_key,
+        delivery_id=delivery_id,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    session.add(row)
+    ensure_installation(session, write.installation_id)
+    return row
+
+
+def ensure_installation(session: Session, installation_id: int, account: str = "") -> Installation:
+    installation = session.get(Installation, installation_id)
+    if installation is None:
+        installation = Installation(id=installation_id, account=account or str(installation_id))
+        session.add(installation)
+        session.flush()
+    return installation
+
+
+def claim_installation(session: Session, write_interval: float, now: Optional[datetime] = None) -> Optional[tuple[Installation, GitHubWrite]]:
+    """Locks an active installation whose oldest pending write is due and whose
+    last write is at least `write_interval` old; returns it with that write."""
+    now = now or utcnow()
+    spaced = now - timedelta(seconds=write_interval)
+    head_id = (
+        select(sa.func.min(GitHubWrite.id))
+        .where(GitHubWrite.installation_id == Installation.id, GitHubWrite.status == "pending")
+        .correlate(Installation)
+        .scalar_subquery()
+    )
+    due_head = (
+        select(GitHubWrite.id)
+        .where(GitHubWrite.id == head_id, GitHubWrite.next_attempt_at <= now)
+        .correlate(Installation)
+        .exists()
+    )
+    query = (
+        select(Installation)
+        .where(
+            Installation.status == "active",
+            sa.or_(Installation.last_write_at.is_(None), Installation.last_write_at <= spaced),
+            due_head,
+        )
+        .order_by(sa.nulls_first(Installation.last_write_at.asc()), Installation.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    installation = session.exec(query).first()
+    if installation is None:
+        return None
+    write = session.exec(
+        select(GitHubWrite)
+        .where(GitHubWrite.installation_id == installation.id, GitHubWrite.status == "pending")
+        .order_by(GitHubWrite.id)
+        .limit(1)
+    ).first()
+    if write is None:
+        return None
+    return installation, write
+
+
+def mark_sent(
+    session: Session, installation: Installation, write: GitHubWrite, result: Any, now: Optional[datetime] = None, *, touched: bool = True
+) -> None:
+    now = now or utcnow()
+    write.status = "sent"
+    write.sent_at = now
+    write.attempts += 1
+    write.result = json.dumps(result, ensure_ascii=False)[:4000] if result is not None else None
+    if touched:
+        installation.last_write_at = now
+    session.add(write)
+    session.add(installation)
+
+
+def mark_retry(session: Session, installation: Installation, write: GitHubWrite, error: str, retry_in: float, *, touched: bool, now: Optional[datetime] = None) -> None:
+    """Kept pending: tried again after `retry_in` seconds, never dropped."""
+    now = now or utcnow()
+    write.attempts += 1
+    write.last_error = error[:4000]
+    write.next_attempt_at = now + timedelta(seconds=retry_in)
+    if touched:
+        installation.last_write_at = now
+    session.add(write)
+    session.add(installation)
+
+
+def mark_refused(session: Session, installation: Installation, write: GitHubWrite, error: str, now: Optional[datetime] = None) -> None:
+    """GitHub refused for good (404, 422...): trying again cannot help; kept for the record."""
+    now = now or utcnow()
+    write.attempts += 1
+    write.status = "refused"
+    write.last_error = error[:4000]
+    write.sent_at = now
+    installation.last_write_at = now
+    session.add(write)
+    session.add(installation)
+
+
+def pending_count(session: Session, installation_id: Optional[int] = None) -> int:
+    query = select(sa.func.count()).select_from(GitHubWrite).where(GitHubWrite.status == "pending")
+    if installation_id is not None:
+        query = query.where(GitHubWrite.installation_id == installation_id)
+    return session.exec(query).one()
+
+
+def next_due(session: Session) -> Optional[datetime]:
+    return session.exec(select(sa.func.min(GitHubWrite.next_attempt_at)).where(GitHubWrite.status == "pending")).one()

@@ -1,0 +1,245 @@
+"""Reads and writes of opportunities, proposals, scores, awards and payments.
+
+Plain functions over a session; the rules that decide what to write live in
+`bot.procurement`, and nothing here calls GitHub.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Iterable, Optional, Sequence
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from storage.tables import (
+    AuditEvent,
+    Award,
+    Milestone,
+    Opportunity,
+    Payment,
+    Proposal,
+    ProposalVersion,
+    PullRequestLink,
+    Registration,
+    Score,
+)
+
+# ---------------------------------------------------------------- opportunities
+
+
+def opportunity_by_issue(session: Session, repository: str, number: int, lock: bool = False) -> Optional[Opportunity]:
+    query = select(Opportunity).where(Opportunity.repository == repository, Opportunity.issue_number == number)
+    if lock:
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def opportunity(session: Session, opportunity_id: int) -> Optional[Opportunity]:
+    return session.get(Opportunity, opportunity_id)
+
+
+def opportunity_by_evaluation_issue(session: Session, repository: str, number: int) -> Optional[Opportunity]:
+    return session.exec(
+        select(Opportunity).where(
+            sa.or_(Opportunity.review_repository == repository, Opportunity.repository == repository),
+            Opportunity.evaluation_issue_number == number,
+        )
+    ).first()
+
+
+def save(session: Session, *rows: Any) -> None:
+    for row in rows:
+        session.add(row)
+    session.flush()
+
+
+def milestones(session: Session, opportunity_id: int) -> list[Milestone]:
+    return list(session.exec(select(Milestone).where(Milestone.opportunity_id == opportunity_id).order_by(Milestone.position)).all())
+
+
+def replace_milestones(session: Session, opportunity_id: int, specs: Iterable[tuple[str, Decimal]]) -> list[Milestone]:
+    for row in milestones(session, opportunity_id):
+        session.delete(row)
+    session.flush()
+    rows = [Milestone(opportunity_id=opportunity_id, position=i + 1, name=name, amount=amount) for i, (name, amount) in enumerate(specs)]
+    for row in rows:
+        session.add(row)
+    session.flush()
+    return rows
+
+
+def open_past_deadline(session: Session, now: datetime) -> Sequence[Opportunity]:
+    return session.exec(
+        select(Opportunity).where(Opportunity.state == "open", Opportunity.deadline <= now).order_by(Opportunity.deadline).limit(500)
+    ).all()
+
+
+def opportunities(session: Session, states: Optional[Iterable[str]] = None) -> Sequence[Opportunity]:
+    query = select(Opportunity).order_by(Opportunity.id)
+    if states:
+        query = query.where(Opportunity.state.in_(list(states)))
+    return session.exec(query).all()
+
+
+# ---------------------------------------------------------------- bidders
+
+
+def registration(session: Session, login: str) -> Optional[Registration]:
+    return session.exec(
+        select(Registration).where(sa.func.lower(Registration.login) == login.lower()).order_by(Registration.id.desc()).limit(1)
+    ).first()
+
+
+def proposal_of(session: Session, opportunity_id: int, bidder: str, lock: bool = False) -> Optional[Proposal]:
+    query = select(Proposal).where(Proposal.opportunity_id == opportunity_id, sa.func.lower(Proposal.bidder) == bidder.lower())
+    if lock:
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def proposals(session: Session, opportunity_id: int, live_only: bool = False) -> list[Proposal]:
+    query = select(Proposal).where(Proposal.opportunity_id == opportunity_id)
+    if live_only:
+        query = query.where(Proposal.status == "live")
+    return list(session.exec(query.order_by(Proposal.submitted_at, Proposal.id)).all())
+
+
+def live_count(session: Session, opportunity_id: int) -> int:
+    return session.exec(
+        select(sa.func.count()).select_from(Proposal).where(Proposal.opportunity_id == opportunity_id, Proposal.status == "live")
+    ).one()
+
+
+def versions(session: Session, proposal_id: int) -> list[ProposalVersion]:
+    return list(session.exec(select(ProposalVersion).where(ProposalVersion.proposal_id == proposal_id).order_by(ProposalVersion.version)).all())
+
+
+def latest_version(session: Session, proposal: Proposal) -> Optional[ProposalVersion]:
+    return session.exec(
+        select(ProposalVersion).where(ProposalVersion.proposal_id == proposal.id, ProposalVersion.version == proposal.current_version)
+    ).first()
+
+
+def all_versions(session: Session) -> Sequence[tuple[ProposalVersion, Proposal, Opportunity]]:
+    return session.exec(
+        select(ProposalVersion, Proposal, Opportunity)
+        .join(Proposal, Proposal.id == ProposalVersion.proposal_id)
+        .join(Opportunity, Opportunity.id == Proposal.opportunity_id)
+        .order_by(Opportunity.id, Proposal.id, ProposalVersion.version)
+    ).all()
+
+
+# ---------------------------------------------------------------- scores and awards
+
+
+def scores_for(session: Session, opportunity_id: int) -> list[Score]:
+    return list(
+        session.exec(
+            select(Score).join(Proposal, Proposal.id == Score.proposal_id).where(Proposal.opportunity_id == opportunity_id).order_by(Score.id)
+        ).all()
+    )
+
+
+def awards(session: Session, opportunity_id: int) -> list[Award]:
+    return list(session.exec(select(Award).where(Award.opportunity_id == opportunity_id).order_by(Award.id)).all())
+
+
+def pending_award(session: Session, opportunity_id: int) -> Optional[Award]:
+    return session.exec(select(Award).where(Award.opportunity_id == opportunity_id, Award.status == "pending").order_by(Award.id.desc())).first()
+
+
+def approved_award(session: Session, opportunity_id: int) -> Optional[Award]:
+    return session.exec(select(Award).where(Award.opportunity_id == opportunity_id, Award.status == "approved")).first()
+
+
+def award_by_review_issue(session: Session, repository: str, number: int) -> Optional[Award]:
+    return session.exec(select(Award).where(Award.review_repository == repository, Award.review_issue_number == number)).first()
+
+
+def award(session: Session, award_id: int) -> Optional[Award]:
+    return session.get(Award, award_id)
+
+
+def all_awards(session: Session) -> Sequence[tuple[Award, Opportunity]]:
+    return session.exec(select(Award, Opportunity).join(Opportunity, Opportunity.id == Award.opportunity_id).order_by(Award.id)).all()
+
+
+# ---------------------------------------------------------------- payments
+
+
+def payment(session: Session, payment_id: int, lock: bool = False) -> Optional[Payment]:
+    query = select(Payment).where(Payment.id == payment_id)
+    if lock:
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def payments(session: Session, opportunity_id: Optional[int] = None) -> list[Payment]:
+    query = select(Payment).order_by(Payment.id)
+    if opportunity_id is not None:
+        query = query.where(Payment.opportunity_id == opportunity_id)
+    return list(session.exec(query).all())
+
+
+def payment_for_milestone(session: Session, milestone_id: int) -> Optional[Payment]:
+    return session.exec(select(Payment).where(Payment.milestone_id == milestone_id)).first()
+
+
+def payment_for_pull_request(session: Session, url: str) -> Optional[Payment]:
+    return session.exec(select(Payment).where(Payment.pull_request_url == url)).first()
+
+
+def all_payments(session: Session) -> Sequence[tuple[Payment, Opportunity, Milestone]]:
+    return session.exec(
+        select(Payment, Opportunity, Milestone)
+        .join(Opportunity, Opportunity.id == Payment.opportunity_id)
+        .join(Milestone, Milestone.id == Payment.milestone_id)
+        .order_by(Payment.id)
+    ).all()
+
+
+def overdue_unnotified(session: Session, now: datetime) -> Sequence[tuple[Payment, Opportunity]]:
+    return session.exec(
+        select(Payment, Opportunity)
+        .join(Opportunity, Opportunity.id == Payment.opportunity_id)
+        .where(Payment.status == "payable", Payment.due_at < now, Payment.overdue_notified_at.is_(None))
+        .limit(500)
+    ).all()
+
+
+def pull_request_link(session: Session, repository: str, number: int) -> Optional[PullRequestLink]:
+    return session.exec(select(PullRequestLink).where(PullRequestLink.repository == repository, PullRequestLink.number == number)).first()
+
+
+# ---------------------------------------------------------------- audit
+
+
+def record(
+    session: Session,
+    *,
+    kind: str,
+    actor: str,
+    opportunity_id: Optional[int],
+    at: datetime,
+    delivery_id: Optional[str] = None,
+    url: Optional[str] = None,
+    **detail: Any,
+) -> AuditEvent:
+    event = AuditEvent(
+        opportunity_id=opportunity_id,
+        actor=actor,
+        kind=kind,
+        detail=json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True),
+        delivery_id=delivery_id,
+        url=url,
+        at=at,
+    )
+    session.add(event)
+    return event
+
+
+def history(session: Session, opportunity_id: int) -> list[AuditEvent]:
+    return list(session.exec(select(AuditEvent).where(AuditEvent.opportunity_id == opportunity_id).order_by(AuditEvent.id)).all())
