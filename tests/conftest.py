@@ -232,7 +232,7 @@ class Harness:
         return self.sim.issue_comments(REPO, number)
 
     def bot_comments(self, number: int) -> list[str]:
-        return [c["body"] for c in self.thread(number) if c["user"]["login"].endswith("[bot]")]
+        return [c["body"] for c in self.thread(number) if str(c["user"]).endswith("[bot]")]
 
     def labels(self, number: int) -> list[str]:
         return [l["name"] if isinstance(l, dict) else l for l in self.sim.issue(REPO, number)["labels"]]
