@@ -142,6 +142,9 @@ def validate(ctx: Context, *, labelled: bool) -> None:
         return
     if opportunity is None and not labelled:
         return
+    if opportunity is not None and labelled and opportunity.state == State.OPEN.value:
+        # `opened` with the label and `labeled` both arrive for a form issue: one opening.
+        return
     try:
         config = load_config(ctx)
     except ConfigError as error:
@@ -186,7 +189,8 @@ def validate(ctx: Context, *, labelled: bool) -> None:
         _problems_message(ctx, opportunity, problems, config)
         set_state(ctx, opportunity, State.NEEDS_CHANGES, problems=[p.code for p in problems])
         store.save(ctx.session, opportunity)
-        refresh_summary(ctx, opportunity) if opportunity.summary_comment_id else None
+        if opportunity.summary_comment_id:
+            refresh_summary(ctx, opportunity)
         return
 
     _apply_form(opportunity, form, config)
@@ -224,7 +228,7 @@ def close_bidding(ctx: Context, opportunity: Opportunity) -> None:
         return
     live = store.live_count(ctx.session, opportunity.id)
     set_state(ctx, opportunity, State.EVALUATION, who="devex-bot", proposals=live)
-    config = _config_or_none(ctx)
+    config = config_or_none(ctx)
     if live:
         evaluation.open_evaluation_issue(ctx, opportunity)
     else:
@@ -234,7 +238,7 @@ def close_bidding(ctx: Context, opportunity: Opportunity) -> None:
     refresh_summary(ctx, opportunity)
 
 
-def _config_or_none(ctx: Context) -> Optional[RepoConfig]:
+def config_or_none(ctx: Context) -> Optional[RepoConfig]:
     try:
         return load_config(ctx)
     except ConfigError:
@@ -257,7 +261,7 @@ def label_removed(ctx: Context) -> None:
     opportunity = store.opportunity_by_issue(ctx.session, ctx.repository, issue.get("number", -1), lock=True)
     if opportunity is None or State(opportunity.state) not in (State.NEEDS_CHANGES, State.OPEN, State.EVALUATION, State.REVIEW):
         return
-    config = _config_or_none(ctx)
+    config = config_or_none(ctx)
     label = ((ctx.payload.get("label") or {}).get("name") or "").lower()
     if config is None or label != config.label.lower():
         return

@@ -21,9 +21,7 @@ def _not_state_label(payload: dict) -> bool:
 
 @router.register("issues", action="labeled", accept=_not_state_label)
 def labeled(ctx: Context) -> None:
-    from bot.opportunities import _config_or_none
-
-    config = _config_or_none(ctx)
+    config = opportunities.config_or_none(ctx)
     label = ((ctx.payload.get("label") or {}).get("name") or "").lower()
     if config is not None and label != config.label.lower():
         return
@@ -35,9 +33,7 @@ def opened(ctx: Context) -> None:
     labels = [str(l.get("name", "")).lower() for l in (ctx.payload.get("issue") or {}).get("labels") or []]
     if not labels:
         return
-    from bot.opportunities import _config_or_none
-
-    config = _config_or_none(ctx)
+    config = opportunities.config_or_none(ctx)
     if config is None or config.label.lower() in labels:
         opportunities.validate(ctx, labelled=True)
 

@@ -200,3 +200,17 @@ def test_every_state_change_and_command_is_audited_and_the_trail_is_append_only(
         with pytest.raises(sa.exc.DBAPIError):
             with harness.engine.begin() as conn:
                 conn.execute(sa.text(statement))
+
+
+def test_an_issue_opened_from_the_form_opens_once(harness, sim):
+    # GitHub sends `issues.opened` (with the form's label) and then `issues.labeled`.
+    opened = sim.human_open_issue(REPO, "From the form", form_body(), "pm-alice", labels=["opportunity"])
+    number = opened[1]["issue"]["number"]
+    harness.act(opened)
+    harness.act(sim.human_label(REPO, number, "pm-alice", "opportunity"))
+    harness.run()
+    assert len(harness.bot_comments(number)) == 1
+    assert "devex:open" in harness.labels(number)
+    with Session(harness.engine) as session:
+        kinds = [e.kind for e in session.exec(select(AuditEvent)).all()]
+    assert kinds.count("state_changed") == 1 and "opportunity_edited" not in kinds
