@@ -18,6 +18,7 @@ from typing import Callable, Optional
 
 import anyio
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,7 +28,7 @@ from starlette.routing import Route
 from bot.intake import delivery_from
 from bot.routing import Router
 from storage import inbox
-from storage.db import ping
+from storage.db import ping, try_again
 from storage.inbox import NewDelivery
 from storage.tables import utcnow
 
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MiB
 BATCH = 200
+STORE_ATTEMPTS = 3
+# The only deliveries a GitHub App gets without an `installation`.
+NO_INSTALLATION_EVENTS = frozenset({"ping"})
 
 
 def signature_ok(secret: bytes, body: bytes, header: Optional[str]) -> bool:
@@ -56,10 +60,32 @@ class IntakeWriter:
         self._task: Optional[asyncio.Task] = None
 
     def _store_batch(self, deliveries: list[NewDelivery]) -> list[bool]:
+        try:
+            return self._store_together(deliveries)
+        except DBAPIError as exc:
+            if len(deliveries) == 1 or not try_again(exc):
+                raise
+        # Two web processes storing the same delivery ids in crossed order (GitHub
+        # redelivering while the first attempt is in flight) deadlock on the unique
+        # key, and PostgreSQL aborts one: that batch is stored one delivery per
+        # transaction, in the order received, which cannot deadlock.
+        log.warning("storing %d deliveries together met a deadlock; storing them one by one", len(deliveries))
+        return [self._store_alone(d) for d in deliveries]
+
+    def _store_together(self, deliveries: list[NewDelivery]) -> list[bool]:
         with Session(self.engine) as session:
             results = inbox.store_many(session, deliveries, self.clock())
             session.commit()
         return results
+
+    def _store_alone(self, delivery: NewDelivery) -> bool:
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                return self._store_together([delivery])[0]
+            except DBAPIError as exc:
+                if attempt == STORE_ATTEMPTS or not try_again(exc):
+                    raise
+        raise AssertionError("unreachable")
 
     async def store(self, delivery: NewDelivery) -> bool:
         loop = asyncio.get_running_loop()
@@ -125,15 +151,23 @@ def create_app(
         if not event or not delivery_id:
             return JSONResponse({"error": "missing X-GitHub-Event or X-GitHub-Delivery"}, status_code=400)
         try:
-            payload = json.loads(body)
+            # Strict UTF-8 (JSON's encoding): json.loads(bytes) would also read
+            # UTF-16, a BOM or encoded surrogates, which the stored text cannot hold.
+            payload = json.loads(body.decode("utf-8"))
         except (ValueError, RecursionError):
             return JSONResponse({"error": "body is not JSON"}, status_code=400)
         if not isinstance(payload, dict):
             return JSONResponse({"error": "body is not a JSON object"}, status_code=400)
         action = payload.get("action") if isinstance(payload.get("action"), str) else None
-        if not router.handles(event, action, payload):
+        try:
+            if not router.handles(event, action, payload):
+                return JSONResponse({"ignored": True}, status_code=200)
+            delivery = delivery_from(delivery_id, event, action, payload, body)
+        except (AttributeError, TypeError, KeyError):
+            return JSONResponse({"error": f"body is not a {event} delivery"}, status_code=400)
+        if delivery.installation_id is None and event not in NO_INSTALLATION_EVENTS:
+            # The app acts only as an installation: without one there is nothing it can do.
             return JSONResponse({"ignored": True}, status_code=200)
-        delivery = delivery_from(delivery_id, event, action, payload, body)
         try:
             stored = await writer.store(delivery)
         except Exception:

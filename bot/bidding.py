@@ -31,6 +31,7 @@ def submitted_at(ctx, comment: dict) -> datetime:
 def register(ctx, target: Target, cmd, comment: dict) -> Outcome:
     login = comment["user"]["login"]
     config = target.config
+    store.lock_registration(ctx.session, login)
     existing = store.registration(ctx.session, login)
     if existing and existing.terms_version == config.terms_version:
         return done(cmd, "already_registered", at=existing.registered_at, terms_url=existing.terms_url, terms_version=existing.terms_version)

@@ -99,6 +99,9 @@ def cmd_receive(args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     dry = DryRunGitHub() if args.dry_run else None
+    if dry:
+        # Nothing reaches GitHub: no pacing to keep.
+        settings = settings.model_copy(update={"write_interval": 0.0})
     runtime = build(settings, engine=engine, github_call=dry.call if dry else None)
     action = payload.get("action") if isinstance(payload.get("action"), str) else None
     if not ROUTER.handles(args.event, action, payload):
@@ -113,7 +116,8 @@ def cmd_receive(args: argparse.Namespace) -> int:
         return 0
     handled = runtime.worker.drain()
     if runtime.sender is not None:
-        runtime.sender.drain()
+        # Every write the delivery owes, spaced as usual (not only the first one due).
+        runtime.sender.drain(wait=True)
     print(f"{args.event}.{action or ''}: {handled} delivery handled" + (" (dry run: the GitHub calls above were not made)" if dry else ""))
     return 0
 

@@ -58,12 +58,16 @@ def find_target(ctx: Context, number: int) -> Optional[tuple[str, object, object
     opportunity = store.opportunity_by_issue(ctx.session, ctx.repository, number, lock=True)
     if opportunity is not None:
         return "opportunity", opportunity, None
+    # The review and evaluation issues have their own ordering keys: lock the
+    # opportunity so their commands and the opportunity's own take turns.
     award = store.award_by_review_issue(ctx.session, ctx.repository, number)
     if award is not None:
-        return "review", store.opportunity(ctx.session, award.opportunity_id), award
+        opportunity = store.opportunity(ctx.session, award.opportunity_id, lock=True)
+        ctx.session.refresh(award)
+        return "review", opportunity, award
     opportunity = store.opportunity_by_evaluation_issue(ctx.session, ctx.repository, number)
     if opportunity is not None:
-        return "evaluation", opportunity, None
+        return "evaluation", store.opportunity(ctx.session, opportunity.id, lock=True), None
     return None
 
 
@@ -86,7 +90,7 @@ def comment_created(ctx: Context) -> None:
     try:
         config = load_config(ctx, opportunity.repository)
     except ConfigError as error:
-        ctx.write(gw.comment(ctx.installation_id, ctx.repository, issue["number"], render("config_invalid", problems=error.problems, author=author)))
+        ctx.write(gw.comment(ctx.installation_id, ctx.repository, issue["number"], render("config_invalid", problems=error.problems, author=author, command=True)))
         return
     target = Target(kind, opportunity, config, People(ctx.github, opportunity.repository, config), award)
     outcomes = []
@@ -101,3 +105,5 @@ def comment_created(ctx: Context) -> None:
         # The proposal is recorded (or refused); it must not stay readable on the issue.
         ctx.write(gw.delete_comment(ctx.installation_id, ctx.repository, comment["id"]))
     ctx.write(gw.comment(ctx.installation_id, ctx.repository, issue["number"], render("reply", author=author, outcomes=outcomes, removed=sealed_bid)))
+    for write in target.after_reply:
+        ctx.write(write)  # e.g. closing the review issue once the decision is told there

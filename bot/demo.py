@@ -23,6 +23,8 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bot.demo_award import continue_after_bidding  # noqa: F401  (run_demo finds it: evaluation and the award)
+from bot.demo_payments import continue_after_award  # noqa: F401  (demo_award finds it: pay on pull)
 from bot.exports import EXPORTS, write
 from bot.github import GitHubApp
 from bot.procurement.form import MilestoneSpec, OpportunityForm, render_opportunity_form
@@ -189,7 +191,8 @@ def run_demo(database: Path, out: Path, say: Callable[[str], None] = print) -> i
 
     with Session(p.engine) as session:
         for name, rows_of in EXPORTS.items():
-            rows = rows_of(session)
+            # The demo's clock, not the wall clock, says which payments are overdue.
+            rows = rows_of(session, p.clock()) if name == "payments" else rows_of(session)
             for fmt in ("csv", "json"):
                 path = out / f"{name}.{fmt}"
                 with open(path, "w", newline="", encoding="utf-8") as handle:

@@ -45,6 +45,14 @@ class Answer:
     headers: dict[str, str]
 
 
+def _says_secondary_limit(response: httpx.Response) -> bool:
+    try:
+        message = response.json().get("message")
+    except Exception:
+        return False
+    return isinstance(message, str) and "secondary rate limit" in message.lower()
+
+
 def _classify(exc: Exception) -> GitHubError:
     if isinstance(exc, RateLimitExceeded):
         after = exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta) else None
@@ -59,6 +67,9 @@ def _classify(exc: Exception) -> GitHubError:
             except ValueError:
                 after = None
         retryable = status in RETRYABLE_STATUSES or (status == 403 and headers.get("x-ratelimit-remaining") == "0")
+        if status == 403 and not retryable and _says_secondary_limit(exc.response.raw_response):
+            # A secondary limit may come with neither header: GitHub says wait at least a minute.
+            retryable, after = True, after if after is not None else 60.0
         # A 401 means the token went stale under us: a fresh one may work.
         retryable = retryable or status == 401
         return GitHubError(f"GitHub answered {status}", status=status, retryable=retryable, retry_after=after)
@@ -67,6 +78,25 @@ def _classify(exc: Exception) -> GitHubError:
     if isinstance(exc, RequestError):
         return GitHubError(f"could not reach GitHub: {type(exc.exc).__name__}", status=None, retryable=True)
     return GitHubError(f"GitHub call failed: {type(exc).__name__}", status=None, retryable=True)
+
+
+class _KeptTransport(httpx.BaseTransport):
+    """One connection pool for every call the app makes.
+
+    githubkit opens and closes a new httpx client for each request made outside
+    its `with` block; with a transport of its own, each would build an SSL
+    context (about 10 ms of CPU) and open a new connection. This transport
+    outlives those clients: their `close` leaves it, and its connections, open.
+    """
+
+    def __init__(self) -> None:
+        self._inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        pass
 
 
 class GitHubApp:
@@ -85,7 +115,7 @@ class GitHubApp:
         self.base_url = base_url
         self._private_key = private_key
         self._timeout = timeout
-        self._transport = transport
+        self._transport = transport or _KeptTransport()
         # Our own cache, not githubkit's process-wide default: tests and
         # several apps in one process each count their own tokens.
         self._cache = MemCacheStrategy()
@@ -182,6 +212,22 @@ class GitHubReader:
     def team_member(self, org: str, team_slug: str, login: str) -> bool:
         answer = self._get(f"/orgs/{quote(org)}/teams/{quote(team_slug)}/memberships/{quote(login)}")
         return bool(answer and isinstance(answer.data, dict) and answer.data.get("state") == "active")
+
+    def team_members(self, org: str, team_slug: str) -> list[str]:
+        """The team's members (first 100: enough to know whether someone else is in it)."""
+        answer = self._get(f"/orgs/{quote(org)}/teams/{quote(team_slug)}/members", params={"per_page": 100})
+        return _logins(answer)
+
+    def admins(self, repository: str) -> list[str]:
+        """The repository's collaborators with admin permission (first 100)."""
+        answer = self._get(f"/repos/{repository}/collaborators", params={"permission": "admin", "per_page": 100})
+        return _logins(answer)
+
+
+def _logins(answer: Optional[Answer]) -> list[str]:
+    if answer is None or not isinstance(answer.data, list):
+        return []
+    return [u["login"] for u in answer.data if isinstance(u, dict) and isinstance(u.get("login"), str) and u.get("type") != "Bot"]
 
 
 class DryRunGitHub:

@@ -70,6 +70,12 @@ def verbatim(text: Optional[str]) -> str:
     return f"{fence}text\n{text}\n{fence}"
 
 
+def code(text: Optional[str], limit: int = 100) -> str:
+    """User text inside a `code span`: nothing there mentions or renders, and a
+    backslash shows as itself, so only a backtick (which would end it) is replaced."""
+    return _truncate(" ".join(str(text or "").split()), limit).replace("`", "'")
+
+
 def login(name: Optional[str]) -> str:
     """A GitHub login the bot names on purpose (it may mention)."""
     if not name:
@@ -117,6 +123,7 @@ def environment(lang: str) -> jinja2.Environment:
         user_text=user_text,
         user_block=user_block,
         verbatim=verbatim,
+        code=code,
         login=login,
     )
     env.globals.update(lang=lang, marker=marker)

@@ -69,7 +69,32 @@ class People:
     def is_evaluator(self, login: str, fresh: bool = True) -> bool:
         if roles.listed(login, self.config.evaluators):
             return True
-        return roles.is_evaluator(login, self.is_issuer(login, fresh), self.config.evaluators)
+        if roles.is_evaluator(login, self.is_issuer(login, fresh), self.config.evaluators):
+            return True
+        return self.in_evaluator_team(login)
+
+    def in_evaluator_team(self, login: str) -> bool:
+        key = ("evaluator", login.lower())
+        if key not in self._teams:
+            self._teams[key] = self.github is not None and any(
+                self.github.team_member(org, team, login) for org, team in self.config.evaluator_teams
+            )
+        return self._teams[key]
+
+    def contract_officers_besides(self, login: str) -> list[str]:
+        """Who else is a contract officer, asked of GitHub now (separation of duties)."""
+        others = [name for name in self.config.contract_officer_logins if name.lower() != login.lower()]
+        if self.github is not None:
+            if not self.config.contract_officers:
+                others += self.github.admins(self.repository)
+            for org, team in self.config.contract_officer_teams:
+                others += self.github.team_members(org, team)
+        seen, unique = {login.lower()}, []
+        for name in others:
+            if name.lower() not in seen:
+                seen.add(name.lower())
+                unique.append(name)
+        return unique
 
     def is_contract_officer(self, login: str, fresh: bool = True) -> bool:
         if roles.listed(login, self.config.contract_officer_logins):

@@ -7,7 +7,7 @@ honouring `retry-after` and `x-ratelimit-reset`; the installation's later
 writes wait behind it so their order holds. A write GitHub refuses for good
 (404, 422) is recorded as refused and the queue moves on.
 
-A comment the bot creates carries a hidden marker with the write's id. When a
+A comment or an issue the bot creates carries a hidden marker with the write's id. When a
 create timed out or failed with a 5xx, GitHub may have made it anyway, so the
 retry first looks for the marker and adopts that comment instead of posting a
 second one.
@@ -34,6 +34,10 @@ from storage.tables import GitHubWrite, utcnow
 log = logging.getLogger(__name__)
 
 COMMENT_CREATE = re.compile(r"^/?repos/[^/]+/[^/]+/issues/\d+/comments$")
+ISSUE_CREATE = re.compile(r"^/?repos/[^/]+/[^/]+/issues$")
+# Left on a comment write while GitHub is being asked to create it; read only if
+# the process died before the answer was recorded.
+IN_FLIGHT = "ambiguous: GitHub was asked to create this; look for its marker before asking again"
 
 
 class Prepared:
@@ -69,7 +73,7 @@ class Sender:
         self.clock = clock
 
     def _backoff(self, attempts: int) -> float:
-        return min(self.settings.retry_cap, self.settings.retry_base * 2 ** max(0, attempts))
+        return min(self.settings.retry_cap, self.settings.retry_base * 2 ** min(max(0, attempts), 30))
 
     def _prepare(self, session: Session, write: GitHubWrite, now: datetime) -> Prepared:
         body = json.loads(write.body) if write.body else None
@@ -82,10 +86,17 @@ class Sender:
 
     def _find_created(self, installation_id: int, write: GitHubWrite, path: str, tag: str) -> Optional[Answer]:
         since = (write.created_at - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        answer = self.call(installation_id, "GET", path, params={"since": since, "per_page": 100})
-        for comment in answer.data or []:
-            if isinstance(comment, dict) and tag in (comment.get("body") or ""):
-                return Answer(status=201, data=comment, headers={})
+        for page in range(1, 11):  # a busy issue may get more than a page of comments meanwhile
+            params = {"since": since, "per_page": 100, "page": page}
+            if ISSUE_CREATE.match(path):  # the same path lists the repository's issues
+                params["state"] = "all"
+            answer = self.call(installation_id, "GET", path, params=params)
+            comments = answer.data if isinstance(answer.data, list) else []
+            for comment in comments:
+                if isinstance(comment, dict) and tag in (comment.get("body") or ""):
+                    return Answer(status=201, data=comment, headers={})
+            if len(comments) < 100:
+                break
         return None
 
     def run_once(self) -> bool:
@@ -103,6 +114,9 @@ class Sender:
 
     def _send(self, session: Session, installation, write: GitHubWrite, now: datetime) -> None:
         touched = False
+        previous_error = write.last_error
+        ambiguous_before = bool(previous_error and "ambiguous" in previous_error)
+        prepared: Optional[Prepared] = None
         try:
             prepared = self._prepare(session, write, now)
             if prepared.skip:
@@ -110,21 +124,33 @@ class Sender:
                 return
             body = prepared.body
             answer: Optional[Answer] = None
-            if prepared.method == "POST" and COMMENT_CREATE.match(prepared.path) and isinstance(body, dict):
+            in_flight = False
+            creates = COMMENT_CREATE.match(prepared.path) or ISSUE_CREATE.match(prepared.path)
+            if prepared.method == "POST" and creates and isinstance(body, dict):
                 tag = marker(f"write:{write.id}")
                 body = {**body, "body": f"{body.get('body', '')}\n{tag}"}
-                if write.attempts > 0 and write.last_error and "ambiguous" in write.last_error:
+                if ambiguous_before:
                     answer = self._find_created(installation.id, write, prepared.path, tag)
+                if answer is None:
+                    # A process killed after GitHub made the comment and before this
+                    # transaction commits would post it again. So first commit a lease:
+                    # the write is noted as possibly done and not due until the lease
+                    # ends (its installation's queue waits behind it); a sender that
+                    # finds it after a crash looks for the marker before posting.
+                    installation = self._lease(session, installation, write, now)
+                    in_flight = True
             if answer is None:
                 touched = True
                 answer = self.call(installation.id, prepared.method, prepared.path, json=body)
+                if in_flight:
+                    write.last_error = previous_error
             if write.then:
                 then = json.loads(write.then)
                 follow = self.follows.get(then.get("op", ""))
                 if follow is not None:
                     follow(session, then, answer)
             outbox.mark_sent(session, installation, write, _summary(answer), now)
-            log.info("write %s sent: %s %s -> %s", write.id, prepared.method, prepared.path, answer.status)
+            log.info("write %s sent: %s %s -> %s", write.id, prepared.method, prepared.path, answer.status, extra=_fields(installation, write, prepared.path))
         except GitHubError as error:
             if error.status == 404 and write.method == "DELETE":
                 # Already gone: what the write wanted is true.
@@ -132,7 +158,8 @@ class Sender:
                 return
             if error.retryable:
                 wait = error.retry_after if error.retry_after is not None else self._backoff(write.attempts)
-                ambiguous = error.status is None or error.status >= 500
+                # Still ambiguous when only the look for an earlier attempt's comment failed.
+                ambiguous = error.status is None or error.status >= 500 or (ambiguous_before and not touched)
                 outbox.mark_retry(
                     session,
                     installation,
@@ -142,10 +169,17 @@ class Sender:
                     touched=touched,
                     now=now,
                 )
-                log.warning("write %s failed (%s); retry in %.1fs", write.id, error, wait)
+                log.warning("write %s failed (%s); retry in %.1fs", write.id, error, wait, extra=_fields(installation, write, prepared and prepared.path))
             else:
                 outbox.mark_refused(session, installation, write, str(error), now)
-                log.error("write %s refused by GitHub: %s", write.id, error)
+                log.error("write %s refused by GitHub: %s", write.id, error, extra=_fields(installation, write, prepared and prepared.path))
+
+    def _lease(self, session: Session, installation, write: GitHubWrite, now: datetime):
+        outbox.lease(session, installation, write, IN_FLIGHT, self.settings.create_lease, now)
+        session.commit()
+        # Nobody else takes this installation while its head write is leased;
+        # lock its row again for the rest of this transaction all the same.
+        return outbox.relock_installation(session, installation.id)
 
     def drain(self, limit: int = 100000, wait: bool = False, timeout: float = 60.0) -> int:
         """Sends until nothing is due (or, with `wait`, until nothing is pending)."""
@@ -175,6 +209,13 @@ class Sender:
             if not busy:
                 stop.wait(min(self.settings.poll_interval, max(self.settings.write_interval, 0.05)))
         log.info("sender stopped")
+
+
+def _fields(installation, write: GitHubWrite, path: Optional[str] = None) -> dict:
+    """The delivery a write belongs to, on its log lines like on the delivery's own."""
+    parts = (path or write.path or "").split("/")
+    repository = "/".join(parts[2:4]) if len(parts) > 3 and parts[1] == "repos" else None
+    return {"delivery": write.delivery_id, "installation": installation.id, "repository": repository}
 
 
 def _summary(answer: Answer) -> Any:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
 
     # At least a second between writes to one installation (GitHub's secondary limits).
     write_interval: float = Field(default=1.0, alias="DEVEX_WRITE_INTERVAL")
+    # How long a create sent to GitHub blocks its queue before a crash is assumed
+    # (longer than a GitHub call can take: the client's timeout is 15 s).
+    create_lease: float = Field(default=60.0, alias="DEVEX_CREATE_LEASE")
     # How often an idle worker looks for deliveries and the sender for writes.
     poll_interval: float = Field(default=0.5, alias="DEVEX_POLL_INTERVAL")
     # How often the scheduler looks for deadlines passed and payments overdue.
@@ -37,7 +40,8 @@ class Settings(BaseSettings):
     # Backoff after a failed GitHub write or delivery: base * 2**attempt, capped.
     retry_base: float = Field(default=2.0, alias="DEVEX_RETRY_BASE")
     retry_cap: float = Field(default=900.0, alias="DEVEX_RETRY_CAP")
-    # A delivery that fails this many times is parked as failed (kept, never lost).
+    # A delivery that fails this many times is parked as failed (kept, never lost);
+    # GitHub being down or rate limiting does not count: such deliveries wait for it.
     max_delivery_attempts: int = Field(default=8, alias="DEVEX_MAX_DELIVERY_ATTEMPTS")
     # How long a cached `.github/devex.yml` is trusted when no push told us otherwise.
     config_ttl: float = Field(default=300.0, alias="DEVEX_CONFIG_TTL")

@@ -138,6 +138,8 @@ class _Fault:
     headers: dict[str, str]
     body: Any
     timeout: bool = False
+    # GitHub applies the request, then the answer is lost (see lose_answer_next).
+    applied: bool = False
 
 
 @dataclass
@@ -412,6 +414,14 @@ class SimulatedGitHub:
                 _Fault(method.upper(), re.compile(path_regex), 504, times, {}, None, timeout=True)
             )
 
+    def lose_answer_next(self, method: str, path_regex: str, status: int | None = None, times: int = 1) -> None:
+        """The next matching requests are applied (a comment is created...) but the
+        client never learns it: a timeout (status None) or `status`, e.g. a 502 from a proxy."""
+        with self.lock:
+            self._faults.append(
+                _Fault(method.upper(), re.compile(path_regex), status or 504, times, {}, None, timeout=status is None, applied=True)
+            )
+
     # ------------------------------------------------------------------
     # Inspection
 
@@ -509,11 +519,11 @@ class SimulatedGitHub:
             return self._human("issues", "closed", repo, login, issue=issue)
 
     def human_reopen_issue(self, repo: str, number: int, login: str) -> tuple[str, dict]:
-        """`login` reopens the issue; returns issues.reopened."""
+        """`login` reopens the issue; returns issues.reopened (pull_request.reopened on a pull request)."""
         with self.lock:
             issue = self._issue(repo, number)
             self._set_state(issue, "open", login, "reopened")
-            return self._human("issues", "reopened", repo, login, issue=issue)
+            return self._human(self._kind(issue), "reopened", repo, login, issue=issue)
 
     def human_open_issue(
         self, repo: str, title: str, body: str, login: str, labels: Iterable[str] = ()
@@ -663,7 +673,7 @@ class SimulatedGitHub:
                 RecordedRequest(method, unquote(raw_path), None if payload is _MALFORMED else payload, dict(headers), dict(query))
             )
             fault = self._take_fault(method, unquote(raw_path))
-            if fault is not None:
+            if fault is not None and not fault.applied:
                 if fault.timeout:
                     return _Reply(504, {"message": "simulated timeout"}, timeout=True)
                 return _Reply(fault.status, copy.deepcopy(fault.body), self._headers(fault.headers))
@@ -684,6 +694,8 @@ class SimulatedGitHub:
                 except _HTTPError as exc:
                     reply = _error(exc.status, exc.message, exc.errors)
                 reply.headers = self._headers(reply.headers)
+                if fault is not None:  # applied; now the answer is lost
+                    return _Reply(fault.status, {"message": _reason(fault.status)}, self._headers({}), timeout=fault.timeout)
                 return reply
             return _error(404, "Not Found")
 
@@ -719,7 +731,10 @@ class SimulatedGitHub:
             ("GET", repo + r"/contents(?:/(?P<path>.*))?", "token", self._get_content),
             ("GET", repo + r"/collaborators/(?P<username>[^/]+)/permission", "token", self._get_permission),
             ("GET", r"/orgs/(?P<org>[^/]+)/teams/(?P<team>[^/]+)/memberships/(?P<username>[^/]+)", "token", self._get_team_membership),
+            ("GET", r"/orgs/(?P<org>[^/]+)/teams/(?P<team>[^/]+)/members", "token", self._list_team_members),
+            ("GET", repo + r"/collaborators", "token", self._list_collaborators),
             ("POST", repo + r"/issues", "token", self._post_issue),
+            ("GET", repo + r"/issues", "token", self._list_issues),
             ("GET", issue, "token", self._get_issue),
             ("PATCH", issue, "token", self._patch_issue),
             ("GET", issue + r"/comments", "token", self._list_comments),
@@ -864,6 +879,29 @@ class SimulatedGitHub:
             },
         )
 
+    def _list_team_members(self, context: _Context, org: str, team: str) -> _Reply:
+        members = next(
+            (m for (o, t), m in self.teams.items() if o.lower() == org.lower() and t.lower() == team.lower()),
+            None,
+        )
+        if members is None:
+            raise _HTTPError(404, "Not Found")
+        return _Reply(200, [self._user_json(login, context.api) for login in sorted(members)])
+
+    def _list_collaborators(self, context: _Context, owner: str, repo: str) -> _Reply:
+        """Collaborators with at least `permission` (pull, triage, push, maintain, admin)."""
+        full = self._repo_for(context, owner, repo)
+        wanted = {"pull": "read", "push": "write"}.get(context.query.get("permission", "pull"), context.query.get("permission", "pull"))
+        if wanted not in ROLES:
+            raise _HTTPError(422, "Validation Failed")
+        logins = [login for (r, login), _ in self.permissions.items() if r == full]
+        owner_login = self.repositories[full]["owner"]
+        if self._user(owner_login)["type"] == "User" and owner_login not in logins:
+            logins.insert(0, owner_login)
+        rank = {role: len(ROLES) - i for i, role in enumerate(ROLES)}
+        chosen = [login for login in logins if rank[self._role(full, login)] >= rank[wanted] and self._role(full, login) != "none"]
+        return _Reply(200, [self._user_json(login, context.api) for login in chosen])
+
     def _post_issue(self, context: _Context, owner: str, repo: str) -> _Reply:
         full = self._repo_for(context, owner, repo)
         body = _object(context.body)
@@ -877,6 +915,28 @@ class SimulatedGitHub:
         for login in _logins(body):
             self._assign(context, full, issue, login)
         return _Reply(201, self._issue_json(full, issue, context.api))
+
+    def _list_issues(self, context: _Context, owner: str, repo: str) -> _Reply:
+        """Issues and pull requests, newest first, filtered by state, creator, labels and since."""
+        full = self._repo_for(context, owner, repo)
+        query = context.query
+        try:
+            per_page = max(1, min(MAX_PER_PAGE, int(query.get("per_page", DEFAULT_PER_PAGE))))
+            page = max(1, int(query.get("page", 1)))
+        except ValueError as exc:
+            raise _HTTPError(422, "Validation Failed") from exc
+        state = query.get("state", "open")
+        wanted = [n for n in query.get("labels", "").split(",") if n]
+        found = [
+            issue for issue in self.issues[full].values()
+            if state in ("all", issue["state"])
+            and query.get("creator") in (None, issue["user"])
+            and all(n in issue["labels"] for n in wanted)
+            and issue["updated_at"] >= query.get("since", "")
+        ]
+        found.sort(key=lambda issue: issue["number"], reverse=query.get("direction", "desc") == "desc")
+        chunk = found[(page - 1) * per_page : page * per_page]
+        return _Reply(200, [self._issue_json(full, issue, context.api) for issue in chunk])
 
     def _get_issue(self, context: _Context, owner: str, repo: str, number: str) -> _Reply:
         full = self._repo_for(context, owner, repo)
@@ -915,6 +975,9 @@ class SimulatedGitHub:
         except ValueError as exc:
             raise _HTTPError(422, "Validation Failed") from exc
         ids = issue["comment_ids"]
+        since = context.query.get("since")
+        if since:  # GitHub: only comments last updated at or after this time
+            ids = [i for i in ids if self.comments[i]["updated_at"] >= since]
         chunk = ids[(page - 1) * per_page : page * per_page]
         last = max(1, -(-len(ids) // per_page))
         url = f"{context.api}/repos/{full}/issues/{issue['number']}/comments"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 from bot.config import RepoConfig
@@ -17,3 +17,5 @@ class Target:
     config: RepoConfig
     people: People
     award: Optional[Award] = None
+    # GitHub writes that must follow the reply (queued after it).
+    after_reply: list = field(default_factory=list)

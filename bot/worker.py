@@ -4,13 +4,16 @@ Each delivery is handled inside the transaction that claimed it: its effects,
 the GitHub writes it owes (the outbox) and its `done` mark commit together.
 A handler that raises leaves nothing behind (a savepoint is rolled back); the
 delivery is tried again later with backoff and, after too many failures,
-parked as `failed`, kept for an operator, and never blocks other issues.
+parked as `failed`, kept for an operator, and never blocks other issues. A
+failure that is GitHub's own trouble (5xx, timeouts, rate limits) never parks
+it: the delivery waits for GitHub, at the capped backoff, however long that is.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 from datetime import datetime, timedelta
 from typing import Callable, Optional
@@ -20,7 +23,7 @@ from sqlmodel import Session
 
 from bot.config_store import ConfigStore
 from bot.context import Context
-from bot.github import GitHubReader
+from bot.github import GitHubError, GitHubReader
 from bot.logs import delivery_logger
 from bot.routing import Router
 from bot.settings import Settings
@@ -32,6 +35,18 @@ log = logging.getLogger(__name__)
 
 # Events about the installation itself are handled even when it is not active.
 INSTALLATION_EVENTS = frozenset({"installation", "installation_repositories", "ping"})
+
+
+def _without_nul(value):
+    """JSON may carry NUL (`\\u0000`) in a title or a comment; PostgreSQL text cannot hold it,
+    and the delivery would fail for ever there (a bid lost, a sealed comment left up)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 class Worker:
@@ -66,16 +81,26 @@ class Worker:
             return True
 
     def _handle(self, session: Session, delivery, now: datetime) -> None:
-        payload = json.loads(delivery.payload)
         adapter = delivery_logger(delivery.delivery_id, delivery.installation_id, delivery.repository)
+        try:
+            payload = json.loads(delivery.payload)
+            if "\\u0000" in delivery.payload:
+                payload = _without_nul(payload)
+            handlers = self.router.handlers(delivery.event, delivery.action, payload)
+        except Exception as exc:
+            # Unreadable: it must fail like a handler would (retried, then parked), not
+            # raise out of run_once and be claimed again first, forever, blocking the queue.
+            self._failed(session, delivery, exc, now, adapter)
+            return
         if delivery.installation_id is not None:
             account = ((payload.get("installation") or {}).get("account") or {}).get("login", "")
-            touch_installation(session, delivery.installation_id, account)
+            # Held for the whole delivery: the session's identity map keeps only weak
+            # references, and each queued write looks the installation up again.
+            installation = touch_installation(session, delivery.installation_id, account)  # noqa: F841
             if delivery.event not in INSTALLATION_EVENTS and not installation_active(session, delivery.installation_id):
                 adapter.info("installation not active; delivery %s ignored", delivery.event)
                 inbox.mark_ignored(session, delivery, now)
                 return
-        handlers = self.router.handlers(delivery.event, delivery.action, payload)
         github = (
             GitHubReader(self.github_call, delivery.installation_id)
             if self.github_call is not None and delivery.installation_id is not None
@@ -101,19 +126,28 @@ class Worker:
                 for handler in handlers:
                     handler(ctx)
         except Exception as exc:
-            retry_in = timedelta(seconds=min(self.settings.retry_cap, self.settings.retry_base * 2 ** delivery.attempts))
-            adapter.exception("delivery %s.%s failed (attempt %d)", delivery.event, delivery.action, delivery.attempts + 1)
-            inbox.mark_failed_attempt(
-                session,
-                delivery,
-                f"{type(exc).__name__}: {exc}",
-                retry_in=retry_in,
-                max_attempts=self.settings.max_delivery_attempts,
-                now=now,
-            )
+            self._failed(session, delivery, exc, now, adapter)
             return
         inbox.mark_done(session, delivery, now)
         adapter.info("delivery %s.%s handled by %d handler(s)", delivery.event, delivery.action, len(handlers))
+
+    def _failed(self, session: Session, delivery, exc: Exception, now: datetime, adapter) -> None:
+        wait = min(self.settings.retry_cap, self.settings.retry_base * 2 ** min(delivery.attempts, 30))
+        # GitHub's own trouble (5xx, timeouts, rate limits, its token endpoint) passes: such a
+        # delivery waits for GitHub however long it takes; only one that fails for its own
+        # reasons is parked after max_delivery_attempts.
+        waits_for_github = isinstance(exc, GitHubError) and exc.retryable
+        if waits_for_github and exc.retry_after is not None:
+            wait = max(wait, exc.retry_after)
+        adapter.exception("delivery %s.%s failed (attempt %d)", delivery.event, delivery.action, delivery.attempts + 1)
+        inbox.mark_failed_attempt(
+            session,
+            delivery,
+            f"{type(exc).__name__}: {exc}",
+            retry_in=timedelta(seconds=wait),
+            max_attempts=sys.maxsize if waits_for_github else self.settings.max_delivery_attempts,
+            now=now,
+        )
 
     def drain(self, limit: int = 100000) -> int:
         """Handles deliveries until none is due; returns how many."""

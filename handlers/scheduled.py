@@ -1,6 +1,6 @@
 """Internal deliveries the scheduler stores: a deadline passed, a payment overdue."""
 
-from bot import opportunities
+from bot import opportunities, payments
 from bot.context import Context
 from bot.routing import Router
 from storage import procurement as store
@@ -17,8 +17,4 @@ def deadline(ctx: Context) -> None:
 
 @router.register("devex.overdue")
 def overdue(ctx: Context) -> None:
-    from bot import payments
-
-    notify = getattr(payments, "notify_overdue", None)
-    if notify is not None:
-        notify(ctx, ctx.payload["payment_id"])
+    payments.notify_overdue(ctx, ctx.payload["payment_id"])

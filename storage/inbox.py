@@ -1,6 +1,6 @@
 """The inbox: deliveries stored before GitHub's 2xx, claimed by workers.
 
-A worker claims the oldest pending delivery whose ordering key (the issue it
+A worker claims the pending delivery due first whose ordering key (the issue it
 concerns) has no older pending delivery, with `FOR UPDATE SKIP LOCKED` on
 PostgreSQL, and handles it inside that same transaction: the delivery's
 effects, the GitHub writes it owes and its `done` mark commit together or not
@@ -61,7 +61,44 @@ def store(session: Session, delivery: NewDelivery, now: Optional[datetime] = Non
 
 
 def store_many(session: Session, deliveries: list[NewDelivery], now: Optional[datetime] = None) -> list[bool]:
-    return [store(session, d, now) for d in deliveries]
+    """Stores a batch in one statement; False for a delivery id stored before, or earlier in the batch.
+
+    One `INSERT ... ON CONFLICT DO NOTHING RETURNING` instead of a look, a
+    savepoint and an ORM insert per delivery: intake's cost per delivery was
+    mostly that (about 0.5 ms of the 1 ms it took on SQLite).
+    """
+    dialect = session.get_bind().dialect.name
+    if not deliveries or dialect not in ("postgresql", "sqlite"):
+        return [store(session, d, now) for d in deliveries]
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    now = now or utcnow()
+    table = Delivery.__table__
+    rows = [
+        {
+            "delivery_id": d.delivery_id,
+            "event": d.event,
+            "action": d.action,
+            "installation_id": d.installation_id,
+            "repository": d.repository,
+            "ordering_key": d.ordering_key,
+            "payload": d.payload,
+            "status": "pending",
+            "attempts": 0,
+            "received_at": now,
+            "next_attempt_at": now,
+        }
+        for d in deliveries
+    ]
+    statement = insert(table).values(rows).on_conflict_do_nothing(index_elements=["delivery_id"]).returning(table.c.delivery_id)
+    stored = set(session.connection().execute(statement).scalars())
+    results, seen = [], set()
+    for d in deliveries:
+        results.append(d.delivery_id in stored and d.delivery_id not in seen)
+        seen.add(d.delivery_id)
+    return results
 
 
 _OLDER_PENDING = (
@@ -82,7 +119,10 @@ def claim_next(session: Session, now: Optional[datetime] = None) -> Optional[Del
     query = (
         select(Delivery)
         .where(Delivery.status == "pending", Delivery.next_attempt_at <= now, ~_OLDER_PENDING)
-        .order_by(Delivery.id)
+        # In the claim index's order, so the scan stops at the first claimable row:
+        # ordered by id alone, PostgreSQL walks every done row (56 ms at 200,000)
+        # and SQLite sorts every pending one (5 ms at 1,000 pending).
+        .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(1)
         .with_for_update(skip_locked=True)
     )

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, delete, select
 
 from storage.tables import Installation, InstallationRepository, utcnow
 
 
+def insert_installation(session: Session, installation_id: int, account: str = "") -> Installation:
+    """Adds the row; another worker adding it at the same moment is no error (it waits on
+    the unique key, then fails; the row it then reads is the other worker's)."""
+    try:
+        with session.begin_nested():
+            installation = Installation(id=installation_id, account=account or str(installation_id))
+            session.add(installation)
+            session.flush()
+        return installation
+    except IntegrityError:
+        return session.get(Installation, installation_id)
+
+
 def touch_installation(session: Session, installation_id: int, account: str = "") -> Installation:
     installation = session.get(Installation, installation_id)
     if installation is None:
-        installation = Installation(id=installation_id, account=account or str(installation_id))
-        session.add(installation)
-        session.flush()
+        installation = insert_installation(session, installation_id, account)
     elif account and installation.account != account:
         installation.account = account
         session.add(installation)

@@ -17,6 +17,7 @@ from typing import Any, Optional
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from storage.installations import insert_installation
 from storage.tables import GitHubWrite, Installation, utcnow
 
 
@@ -63,9 +64,7 @@ def enqueue(session: Session, write: Write, delivery_id: Optional[str] = None, n
 def ensure_installation(session: Session, installation_id: int, account: str = "") -> Installation:
     installation = session.get(Installation, installation_id)
     if installation is None:
-        installation = Installation(id=installation_id, account=account or str(installation_id))
-        session.add(installation)
-        session.flush()
+        installation = insert_installation(session, installation_id, account)
     return installation
 
 
@@ -123,6 +122,22 @@ def mark_sent(
         installation.last_write_at = now
     session.add(write)
     session.add(installation)
+
+
+def lease(session: Session, installation: Installation, write: GitHubWrite, note: str, seconds: float, now: datetime) -> None:
+    """Before a create GitHub cannot take back: the write may be done once the
+    call starts, and is not due again (nor anything behind it) for `seconds`."""
+    write.last_error = note
+    write.next_attempt_at = now + timedelta(seconds=seconds)
+    installation.last_write_at = now
+    session.add(write)
+    session.add(installation)
+
+
+def relock_installation(session: Session, installation_id: int) -> Installation:
+    return session.exec(
+        select(Installation).where(Installation.id == installation_id).with_for_update().execution_options(populate_existing=True)
+    ).one()
 
 
 def mark_retry(session: Session, installation: Installation, write: GitHubWrite, error: str, retry_in: float, *, touched: bool, now: Optional[datetime] = None) -> None:

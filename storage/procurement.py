@@ -37,16 +37,15 @@ def opportunity_by_issue(session: Session, repository: str, number: int, lock: b
     return session.exec(query).first()
 
 
-def opportunity(session: Session, opportunity_id: int) -> Optional[Opportunity]:
+def opportunity(session: Session, opportunity_id: int, lock: bool = False) -> Optional[Opportunity]:
+    if lock:
+        return session.exec(select(Opportunity).where(Opportunity.id == opportunity_id).with_for_update().execution_options(populate_existing=True)).first()
     return session.get(Opportunity, opportunity_id)
 
 
 def opportunity_by_evaluation_issue(session: Session, repository: str, number: int) -> Optional[Opportunity]:
     return session.exec(
-        select(Opportunity).where(
-            sa.or_(Opportunity.review_repository == repository, Opportunity.repository == repository),
-            Opportunity.evaluation_issue_number == number,
-        )
+        select(Opportunity).where(Opportunity.review_repository == repository, Opportunity.evaluation_issue_number == number)
     ).first()
 
 
@@ -91,6 +90,14 @@ def registration(session: Session, login: str) -> Optional[Registration]:
     return session.exec(
         select(Registration).where(sa.func.lower(Registration.login) == login.lower()).order_by(Registration.id.desc()).limit(1)
     ).first()
+
+
+def lock_registration(session: Session, login: str) -> None:
+    """Until this transaction ends, no other one registers `login`: a bidder's
+    `/register` on two opportunities at once (two workers) records one registration.
+    SQLite needs nothing: its writers already take turns."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("registration:" + login.lower()))))
 
 
 def proposal_of(session: Session, opportunity_id: int, bidder: str, lock: bool = False) -> Optional[Proposal]:
@@ -243,3 +250,13 @@ def record(
 
 def history(session: Session, opportunity_id: int) -> list[AuditEvent]:
     return list(session.exec(select(AuditEvent).where(AuditEvent.opportunity_id == opportunity_id).order_by(AuditEvent.id)).all())
+
+
+def last_event(session: Session, opportunity_id: int, kind: str) -> Optional[AuditEvent]:
+    return session.exec(
+        select(AuditEvent).where(AuditEvent.opportunity_id == opportunity_id, AuditEvent.kind == kind).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+
+
+def proposal(session: Session, proposal_id: int) -> Optional[Proposal]:
+    return session.get(Proposal, proposal_id)

@@ -100,6 +100,12 @@ def sqlite_template(tmp_path_factory) -> Path:
 def _truncate_pg(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
+        # A connection a previous test left open (idle in transaction) would make
+        # the TRUNCATE wait for ever: end them, and never wait long for a lock.
+        conn.execute(
+            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        )
+        conn.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
         tables = [r[0] for r in conn.execute(sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
         if tables:
             conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
@@ -177,7 +183,7 @@ class Harness:
         )
         values.update(settings)
         self.settings = Settings(**values)
-        self.github = GitHubApp(APP_ID, app_key, API)
+        self.github = GitHubApp(APP_ID, app_key, self.settings.github_api_url)
         self.runtime = build(self.settings, engine=engine, github_call=self.github.call, clock=clock)
         self.app = self.runtime.app()
         self.engine = engine
@@ -248,3 +254,11 @@ def harness(engine, sim, app_key, clock):
     with respx.mock(assert_all_called=False) as router:
         router.route(host="api.github.test").mock(side_effect=sim.respx_handler)
         yield Harness(engine, sim, app_key, clock)
+
+
+@pytest.fixture
+def make_harness(engine, sim, app_key, clock):
+    """Harnesses with other settings or clock: `make_harness(DEVEX_CONFIG_TTL=300, clock=utcnow)`."""
+    with respx.mock(assert_all_called=False) as router:
+        router.route(host="api.github.test").mock(side_effect=sim.respx_handler)
+        yield lambda clock=clock, **settings: Harness(engine, sim, app_key, clock, **settings)

@@ -104,7 +104,8 @@ def test_an_invalid_configuration_is_reported_and_defaults_are_not_used(harness,
     harness.run()
     [message] = harness.bot_comments(issue["number"])
     assert "`.github/devex.yml`" in message
-    assert "value\\_cap" in message and "bidding" in message
+    # The key as written (a backslash in a code span would show on GitHub), and the problem in words.
+    assert "`value_cap` is not an amount in CAD" in message and "`bidding` must be `sealed` or `open`" in message
     assert "devex:open" not in harness.labels(issue["number"])
     with Session(harness.engine) as session:
         assert session.exec(select(Opportunity)).all() == []
