@@ -238,7 +238,9 @@ class Harness:
         return self.sim.issue_comments(REPO, number)
 
     def bot_comments(self, number: int) -> list[str]:
-        return [c["body"] for c in self.thread(number) if str(c["user"]).endswith("[bot]")]
+        from bot.simulated_github import BOT_LOGIN
+
+        return [c["body"] for c in self.thread(number) if c["user"] == BOT_LOGIN]
 
     def labels(self, number: int) -> list[str]:
         return [l["name"] if isinstance(l, dict) else l for l in self.sim.issue(REPO, number)["labels"]]
