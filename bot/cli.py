@@ -131,7 +131,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
-    from bot.exports import EXPORTS, write
+    from bot.exports import COLUMNS, EXPORTS, write
     from storage.db import make_engine
 
     settings = _settings()
@@ -141,7 +141,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         rows = EXPORTS[args.what](session)
     out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
     try:
-        write(rows, args.format, out)
+        write(rows, args.format, out, COLUMNS[args.what])
     finally:
         if args.output:
             out.close()

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.demo_award import continue_after_bidding  # noqa: F401  (run_demo finds it: evaluation and the award)
 from bot.demo_payments import continue_after_award  # noqa: F401  (demo_award finds it: pay on pull)
-from bot.exports import EXPORTS, write
+from bot.exports import COLUMNS, EXPORTS, write
 from bot.github import GitHubApp
 from bot.procurement.form import MilestoneSpec, OpportunityForm, render_opportunity_form
 from bot.runtime import build
@@ -196,7 +196,7 @@ def run_demo(database: Path, out: Path, say: Callable[[str], None] = print) -> i
             for fmt in ("csv", "json"):
                 path = out / f"{name}.{fmt}"
                 with open(path, "w", newline="", encoding="utf-8") as handle:
-                    write(rows, fmt, handle)
+                    write(rows, fmt, handle, COLUMNS[name])
             say(f"wrote {out / name}.csv and .json ({len(rows)} rows)")
     say(f"\nThe database is {database}; GitHub received {len(sim.requests)} requests ({sum(sim.token_requests.values())} token request).")
     return 0

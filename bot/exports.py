@@ -10,7 +10,7 @@ import csv
 import json
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Callable, Iterable, TextIO
+from typing import Any, Callable, Iterable, Optional, TextIO
 
 from sqlmodel import Session
 
@@ -100,14 +100,40 @@ def payments(session: Session, now: datetime | None = None) -> list[dict]:
 EXPORTS: dict[str, Callable[[Session], list[dict]]] = {"awards": awards, "proposals": proposals, "payments": payments}
 
 
-def write(rows: Iterable[dict], fmt: str, out: TextIO) -> None:
-    rows = [{k: _cell(v) for k, v in row.items()} for row in rows]
+COLUMNS: dict[str, list[str]] = {
+    "awards": [
+        "award_id", "opportunity_url", "title", "value", "tax_basis", "contractor", "amount", "status",
+        "recommended_by", "recommended_at", "reason", "approved_by", "approved_at", "review_issue_url",
+    ],
+    "proposals": [
+        "opportunity_url", "title", "bidder", "version", "status", "amount", "tax_basis", "submitted_at", "receipt", "sha256",
+    ],
+    "payments": [
+        "payment_id", "opportunity_url", "contractor", "milestone", "amount", "tax_basis", "pull_request_url",
+        "merged_at", "merged_by", "due", "status", "paid_at", "reference",
+    ],
+}
+
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """Text users wrote (a title, a reason) must not run as a formula when finance opens the file."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return _cell(value)
+
+
+def write(rows: Iterable[dict], fmt: str, out: TextIO, columns: Optional[list[str]] = None) -> None:
+    rows = list(rows)
     if fmt == "json":
-        json.dump(rows, out, indent=2, ensure_ascii=False)
+        json.dump([{k: _cell(v) for k, v in row.items()} for row in rows], out, indent=2, ensure_ascii=False)
         out.write("\n")
         return
-    if not rows:
+    fieldnames = columns or (list(rows[0]) if rows else [])
+    if not fieldnames:
         return
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer = csv.DictWriter(out, fieldnames=fieldnames)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: _csv_cell(v) for k, v in row.items()} for row in rows)
