@@ -26,7 +26,7 @@ from sqlmodel import Session
 from bot import github_writes as gw
 from bot.context import Context
 from bot.messages import fit, render, render_one
-from bot.pages import SEPARATOR, paginate
+from bot.pages import SEPARATOR, page_write, paginate
 from bot.procurement.lifecycle import AWARD_REVIEW_LABEL
 from bot.procurement.money import format_amount
 from bot.procurement.ranking import split_contract
@@ -164,18 +164,19 @@ def prepare(session: Session, write: GitHubWrite, body: dict, now: datetime) -> 
     award = store.award(session, body["award_id"])
     if award is None:
         return Prepared(skip=True)
-    page = body["page"]
-    if page == 0:
-        if award.review_issue_number is not None:
-            return Prepared(skip=True)
-        opportunity = store.opportunity(session, award.opportunity_id)
-        write.then = json.dumps({"op": "remember_review_issue", "award_id": award.id, "at": now.isoformat()})
-        text = pages(session, award)[0]
-        return Prepared("POST", f"/repos/{award.review_repository}/issues", {"title": title(opportunity), "body": text, "labels": [AWARD_REVIEW_LABEL]})
-    all_pages = pages(session, award)
-    if award.review_issue_number is None or page >= len(all_pages):
-        return Prepared(skip=True)
-    return Prepared("POST", f"/repos/{award.review_repository}/issues/{award.review_issue_number}/comments", {"body": all_pages[page]})
+    opportunity = store.opportunity(session, award.opportunity_id)
+    prepared, then = page_write(
+        award.review_repository,
+        award.review_issue_number,
+        body["page"],
+        lambda: pages(session, award),
+        title=title(opportunity),
+        label=AWARD_REVIEW_LABEL,
+        then=json.dumps({"op": "remember_review_issue", "award_id": award.id, "at": now.isoformat()}),
+    )
+    if then:
+        write.then = then
+    return prepared
 
 
 def remember(session: Session, then: dict, answer) -> None:

@@ -22,7 +22,7 @@ from sqlmodel import Session
 from bot import github_writes as gw
 from bot.context import Context
 from bot.messages import fit, render, render_one
-from bot.pages import SEPARATOR, paginate, split_text
+from bot.pages import SEPARATOR, page_write, paginate, split_text
 from bot.procurement.lifecycle import EVALUATION_LABEL
 from bot.procurement.money import format_amount
 from bot.procurement.receipts import canonical
@@ -101,17 +101,18 @@ def prepare(session: Session, write: GitHubWrite, body: dict, now: datetime) -> 
     if opportunity is None:
         return Prepared(skip=True)
     repository = opportunity.review_repository or opportunity.repository
-    page = body["page"]
-    if page == 0:
-        if opportunity.evaluation_issue_number is not None:
-            return Prepared(skip=True)
-        write.then = json.dumps({"op": "remember_evaluation_issue", "opportunity_id": opportunity.id, "at": now.isoformat()})
-        text = pages(session, opportunity)[0]
-        return Prepared("POST", f"/repos/{repository}/issues", {"title": title(opportunity), "body": text, "labels": [EVALUATION_LABEL]})
-    all_pages = pages(session, opportunity)
-    if opportunity.evaluation_issue_number is None or page >= len(all_pages):
-        return Prepared(skip=True)
-    return Prepared("POST", f"/repos/{repository}/issues/{opportunity.evaluation_issue_number}/comments", {"body": all_pages[page]})
+    prepared, then = page_write(
+        repository,
+        opportunity.evaluation_issue_number,
+        body["page"],
+        lambda: pages(session, opportunity),
+        title=title(opportunity),
+        label=EVALUATION_LABEL,
+        then=json.dumps({"op": "remember_evaluation_issue", "opportunity_id": opportunity.id, "at": now.isoformat()}),
+    )
+    if then:
+        write.then = then
+    return prepared
 
 
 def remember(session: Session, then: dict, answer) -> None:

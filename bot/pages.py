@@ -10,7 +10,10 @@ too long for any page is cut by the caller first (`split_text`).
 
 from __future__ import annotations
 
+from typing import Callable, Optional
+
 from bot.messages import GITHUB_BODY_LIMIT
+from bot.sender import Prepared
 
 # Room kept on every page for the hidden markers.
 PAGE_LIMIT = GITHUB_BODY_LIMIT - 1_500
@@ -41,3 +44,25 @@ def split_text(text: str, size: int) -> list[str]:
     if size <= 0:
         raise ValueError("size must be positive")
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def page_write(
+    repository: str,
+    issue_number: Optional[int],
+    page: int,
+    pages: Callable[[], list[str]],
+    *,
+    title: str,
+    label: str,
+    then: str,
+) -> tuple[Prepared, Optional[str]]:
+    """What one page's write sends: page 0 opens the issue (once, remembered by
+    `then`), later pages are comments on it; and the `then` to set, if any."""
+    if page == 0:
+        if issue_number is not None:
+            return Prepared(skip=True), None
+        return Prepared("POST", f"/repos/{repository}/issues", {"title": title, "body": pages()[0], "labels": [label]}), then
+    rendered = pages()
+    if issue_number is None or page >= len(rendered):
+        return Prepared(skip=True), None
+    return Prepared("POST", f"/repos/{repository}/issues/{issue_number}/comments", {"body": rendered[page]}), None
