@@ -16,6 +16,7 @@ from bot import github_writes as gw
 from bot.config import ConfigError, RepoConfig
 from bot.context import Context
 from bot.messages import render
+from bot.people import People
 from bot.procurement.form import OpportunityForm, parse_opportunity_form
 from bot.procurement.lifecycle import State, can_edit_terms
 from bot.sender import Prepared
@@ -131,8 +132,9 @@ def _problems_message(ctx: Context, opportunity: Opportunity, problems, config: 
         post(ctx, opportunity, body, then={"op": "remember_problems", "opportunity_id": opportunity.id})
 
 
-def validate(ctx: Context, *, labelled: bool) -> None:
-    """Labelled, opened with the label, or edited: read the body and act on it."""
+def validate(ctx: Context, *, labelled: bool, quiet: bool = False) -> None:
+    """Labelled, opened with the label, or edited: read the body and act on it.
+    `quiet`: a refusal is not told (GitHub sends `labeled` too, which tells it)."""
     issue = issue_of(ctx)
     number = issue.get("number")
     if not isinstance(number, int) or issue.get("pull_request"):
@@ -150,6 +152,13 @@ def validate(ctx: Context, *, labelled: bool) -> None:
     except ConfigError as error:
         ctx.write(gw.comment(ctx.installation_id, ctx.repository, number, render("config_invalid", problems=error.problems, author=actor(ctx))))
         audit(ctx, opportunity, "config_invalid", problems=error.problems)
+        return
+    if opportunity is None and not People(ctx.github, ctx.repository, config).is_issuer(actor(ctx)):
+        # Only an issuer publishes: anyone may open an issue from the form, and the
+        # form adds the label by itself.
+        audit(ctx, None, "publish_refused", issue=number)
+        if not quiet:
+            ctx.write(gw.comment(ctx.installation_id, ctx.repository, number, render("publish_refused", author=actor(ctx), label=config.label)))
         return
     form, problems = parse_opportunity_form(
         issue.get("body"), value_cap=config.value_cap, tz=config.timezone, deadline_time=config.deadline_time, now=ctx.now

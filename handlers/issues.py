@@ -35,7 +35,7 @@ def opened(ctx: Context) -> None:
         return
     config = opportunities.config_or_none(ctx)
     if config is None or config.label.lower() in labels:
-        opportunities.validate(ctx, labelled=True)
+        opportunities.validate(ctx, labelled=True, quiet=True)
 
 
 @router.register("issues", action="edited", accept=_human)

@@ -215,3 +215,23 @@ def test_an_issue_opened_from_the_form_opens_once(harness, sim):
     with Session(harness.engine) as session:
         kinds = [e.kind for e in session.exec(select(AuditEvent)).all()]
     assert kinds.count("state_changed") == 1 and "opportunity_edited" not in kinds
+
+
+def test_only_an_issuer_publishes_an_opportunity(harness, sim):
+    # Anyone may open an issue from the form (which adds the label by itself).
+    opened = sim.human_open_issue(REPO, "Please pay me", form_body(), "visitor-vic", labels=["opportunity"])
+    number = opened[1]["issue"]["number"]
+    harness.act(opened)
+    harness.act(sim.human_label(REPO, number, "visitor-vic", "opportunity"))
+    harness.run()
+    [refusal] = harness.bot_comments(number)
+    assert refusal.startswith("<!--") or "@visitor-vic" in refusal
+    assert "only an issuer publishes an opportunity" in refusal and "seul un émetteur publie" in refusal
+    assert not [l for l in harness.labels(number) if l.startswith("devex:")]
+    with Session(harness.engine) as session:
+        assert session.exec(select(Opportunity)).all() == []
+    # An issuer's label publishes it.
+    harness.act(sim.human_unlabel(REPO, number, "pm-alice", "opportunity"))
+    harness.act(sim.human_label(REPO, number, "pm-alice", "opportunity"))
+    harness.run()
+    assert "devex:open" in harness.labels(number)
