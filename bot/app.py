@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from datetime import datetime
 from typing import Callable, Optional
 
@@ -28,7 +29,7 @@ from starlette.routing import Route
 from bot.intake import delivery_from
 from bot.routing import Router
 from storage import inbox
-from storage.db import ping, try_again
+from storage.db import ping, try_again, urgent
 from storage.inbox import NewDelivery
 from storage.tables import utcnow
 
@@ -49,11 +50,35 @@ def signature_ok(secret: bytes, body: bytes, header: Optional[str]) -> bool:
     return hmac.compare_digest(expected.encode(), header.strip().encode())
 
 
+class IntakeActivity:
+    """Whether intake is answering GitHub now: the worker and sender threads of the
+    same process (one interpreter, one GIL, and on SQLite one write lock) step back
+    while it is, so a burst is stored and answered first and worked on after."""
+
+    RECENT = 0.05  # seconds after the last request during which intake counts as busy
+
+    def __init__(self) -> None:
+        self.in_flight = 0  # changed on the event loop's thread only
+        self.last = 0.0
+
+    def begin(self) -> None:
+        self.in_flight += 1
+        self.last = time.monotonic()
+
+    def end(self) -> None:
+        self.in_flight -= 1
+        self.last = time.monotonic()
+
+    def busy(self) -> bool:
+        return self.in_flight > 0 or time.monotonic() - self.last < self.RECENT
+
+
 class IntakeWriter:
     """Stores deliveries; requests arriving together share one commit."""
 
     def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow):
-        self.engine = engine
+        # Urgent: on SQLite its turn at the write lock comes before background work's.
+        self.engine = urgent(engine)
         self.clock = clock
         self._queue: Optional[asyncio.Queue] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -136,11 +161,25 @@ async def _read_body(request: Request) -> Optional[bytes]:
 
 
 def create_app(
-    engine: Engine, webhook_secret: bytes, router: Router, *, lifespan=None, clock: Callable[[], datetime] = utcnow
+    engine: Engine,
+    webhook_secret: bytes,
+    router: Router,
+    *,
+    lifespan=None,
+    clock: Callable[[], datetime] = utcnow,
+    activity: Optional[IntakeActivity] = None,
 ) -> Starlette:
     writer = IntakeWriter(engine, clock)
+    activity = activity or IntakeActivity()
 
     async def webhooks(request: Request) -> Response:
+        activity.begin()
+        try:
+            return await receive(request)
+        finally:
+            activity.end()
+
+    async def receive(request: Request) -> Response:
         body = await _read_body(request)
         if body is None:
             return JSONResponse({"error": "payload too large"}, status_code=413)

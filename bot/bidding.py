@@ -80,6 +80,7 @@ def bid(ctx, target: Target, cmd, comment: dict) -> Outcome:
     opportunity = target.opportunity
     login = comment["user"]["login"]
     at = submitted_at(ctx, comment)
+    target.people.note_association(login, comment.get("author_association"))
     refusal = _bid_refusal(ctx, target, cmd, login, at)
     if refusal is not None:
         audit(ctx, opportunity, "bid_refused", url=comment.get("html_url"), who=login, reason=refusal.code)
@@ -97,8 +98,8 @@ def bid(ctx, target: Target, cmd, comment: dict) -> Outcome:
         store.save(ctx.session, proposal)
     version = proposal.current_version + 1
     number = receipts.receipt_number(opportunity.repository, opportunity.issue_number, proposal.id, version)
-    store.save(
-        ctx.session,
+    # Added, not flushed one by one: they go to the database together at the next query.
+    ctx.session.add(
         ProposalVersion(
             proposal_id=proposal.id,
             version=version,
@@ -110,7 +111,7 @@ def bid(ctx, target: Target, cmd, comment: dict) -> Outcome:
             comment_url=comment.get("html_url"),
             delivery_id=ctx.delivery_id,
             submitted_at=at,
-        ),
+        )
     )
     proposal.current_version = version
     proposal.amount = amount
@@ -119,7 +120,7 @@ def bid(ctx, target: Target, cmd, comment: dict) -> Outcome:
     proposal.withdrawn_at = None
     proposal.receipt_number = number
     proposal.sha256 = digest
-    store.save(ctx.session, proposal)
+    ctx.session.add(proposal)
     audit(ctx, opportunity, "bid_recorded", url=comment.get("html_url"), who=login, receipt=number, sha256=digest, version=version)
     refresh_summary(ctx, opportunity)
     sealed = opportunity.bidding == "sealed"

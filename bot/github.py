@@ -180,8 +180,10 @@ class GitHubReader:
     def __init__(self, call: Callable[..., Answer], installation_id: int):
         self._call = call
         self._installation_id = installation_id
+        self.calls = 0  # how many times GitHub was asked (the worker's batches end after one)
 
     def _get(self, path: str, params: Optional[dict] = None) -> Optional[Answer]:
+        self.calls += 1
         try:
             return self._call(self._installation_id, "GET", path, params=params)
         except GitHubError as error:
@@ -231,7 +233,11 @@ def _logins(answer: Optional[Answer]) -> list[str]:
 
 
 class DryRunGitHub:
-    """For `devex-bot receive --dry-run`: answers reads as empty and prints each write."""
+    """For `devex-bot receive --dry-run`: prints each write instead of making it.
+
+    No read reaches GitHub either: files and issues read as absent, and a
+    collaborator's permission as admin (printed), so the dry run shows what the
+    bot would write when the sender may act."""
 
     def __init__(self, printer: Callable[[str], None] = print):
         self.printer = printer
@@ -239,6 +245,9 @@ class DryRunGitHub:
 
     def call(self, installation_id: int, method: str, path: str, json: Any = None, params: Optional[dict] = None) -> Answer:
         self.calls.append((method, path, json))
+        if method == "GET" and path.endswith("/permission"):
+            self.printer(f"GET {path} (not made: the dry run assumes admin)")
+            return Answer(status=200, data={"permission": "admin", "role_name": "admin"}, headers={})
         if method == "GET":
             raise GitHubError("dry run: no reads", status=404, retryable=False)
         import json as _json

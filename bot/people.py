@@ -20,6 +20,9 @@ from bot.procurement import roles
 _BIDDER_PERMISSIONS: dict[tuple[str, str], tuple[str, float]] = {}
 _LOCK = threading.Lock()
 BIDDER_PERMISSION_TTL = 300.0
+# `author_association` values of someone who is not a collaborator of the repository
+# (OWNER, MEMBER and COLLABORATOR may have write access; these cannot).
+NOT_COLLABORATORS = frozenset({"NONE", "CONTRIBUTOR", "FIRST_TIMER", "FIRST_TIME_CONTRIBUTOR", "MANNEQUIN"})
 
 
 @dataclass
@@ -31,12 +34,21 @@ class People:
     def __post_init__(self) -> None:
         self._permissions: dict[str, str] = {}
         self._teams: dict[str, bool] = {}
+        self._outsiders: set[str] = set()
+
+    def note_association(self, login: str, association: Optional[str]) -> None:
+        """GitHub says on every comment how its author relates to the repository;
+        some relations rule out write access, and so a permission read."""
+        if association in NOT_COLLABORATORS:
+            self._outsiders.add(login.lower())
 
     def permission(self, login: str, fresh: bool = True) -> str:
         key = login.lower()
         if key in self._permissions:
             return self._permissions[key]
         if self.github is None:
+            return "none"
+        if not fresh and key in self._outsiders:
             return "none"
         if not fresh:
             with _LOCK:

@@ -19,6 +19,7 @@ import json
 import logging
 import re
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 
@@ -28,7 +29,9 @@ from sqlmodel import Session
 from bot.github import Answer, GitHubError
 from bot.messages import marker
 from bot.settings import Settings
+from bot.turns import rest_while_intake_busy
 from storage import outbox
+from storage.db import durable, redoable
 from storage.tables import GitHubWrite, utcnow
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,9 @@ ISSUE_CREATE = re.compile(r"^/?repos/[^/]+/[^/]+/issues$")
 # Left on a comment write while GitHub is being asked to create it; read only if
 # the process died before the answer was recorded.
 IN_FLIGHT = "ambiguous: GitHub was asked to create this; look for its marker before asking again"
+# Writes of one installation sent in one claim when they are not paced (write
+# interval 0): three transactions for the batch instead of one or two a write.
+SEND_BATCH = 20
 
 
 class Prepared:
@@ -45,6 +51,34 @@ class Prepared:
 
     def __init__(self, method: str = "", path: str = "", body: Any = None, skip: bool = False):
         self.method, self.path, self.body, self.skip = method, path, body, skip
+
+
+class Call:
+    """A leased write and what will be sent for it."""
+
+    def __init__(self, write: GitHubWrite, prepared: Prepared):
+        self.write = write
+        self.write_id = write.id
+        self.prepared = prepared
+        self.body = prepared.body
+        self.tag: Optional[str] = None  # the hidden marker of a create
+        self.previous_error = write.last_error
+        self.ambiguous_before = bool(write.last_error and "ambiguous" in write.last_error)
+
+    @property
+    def creates(self) -> bool:
+        return self.tag is not None
+
+    @property
+    def stops_batch(self) -> bool:
+        # What GitHub answers it changes what the next writes render (the summary's
+        # comment id...): the batch ends with it.
+        return bool(self.write.then)
+
+
+class Outcome:
+    def __init__(self, answer: Optional[Answer] = None, error: Optional[GitHubError] = None, touched: bool = False):
+        self.answer, self.error, self.touched = answer, error, touched
 
 
 # kind -> function(session, write, body) -> Prepared: renders a named write from
@@ -64,13 +98,17 @@ class Sender:
         preparers: Optional[dict[str, Preparer]] = None,
         follows: Optional[dict[str, Follow]] = None,
         clock: Callable[[], datetime] = utcnow,
+        yield_to: Optional[Callable[[], bool]] = None,
     ):
         self.engine = engine
+        self.yield_to = yield_to  # whether intake is busy (bot.turns)
         self.settings = settings
         self.call = github_call
         self.preparers = preparers or {}
         self.follows = follows or {}
         self.clock = clock
+        # Redone from the outbox after a power cut (see storage.db.redoable).
+        self._work_engine = redoable(engine)
 
     def _backoff(self, attempts: int) -> float:
         return min(self.settings.retry_cap, self.settings.retry_base * 2 ** min(max(0, attempts), 30))
@@ -99,87 +137,162 @@ class Sender:
                 break
         return None
 
-    def run_once(self) -> bool:
-        """Sends at most one write; True when one was tried."""
+    def run_once(self) -> int:
+        """Sends the due writes of one installation (one, or a batch when writes are not
+        paced); how many were tried.
+
+        Three steps, so that no transaction (and, on SQLite, not the write lock) is
+        held while GitHub answers: the writes are claimed, prepared and leased (not
+        due, nor anything behind them, until the lease ends: no other sender takes
+        the installation meanwhile); GitHub is called; the answers are recorded.
+        """
         now = self.clock()
-        with Session(self.engine, expire_on_commit=False) as session:
+        batch = self._claim(now)
+        if batch is None:
+            return 0
+        installation_id, calls, tried = batch
+        outcomes = self._call(installation_id, calls)
+        if calls:
+            self._record(installation_id, calls, outcomes, now)
+        return tried
+
+    # -- 1. claim, prepare and lease
+
+    def _batch_size(self) -> int:
+        # Paced writes leave one at a time; unpaced ones may leave back to back,
+        # unless intake is busy: one at a time then, in short steps (bot.turns).
+        if self.settings.write_interval > 0 or (self.yield_to is not None and self.yield_to()):
+            return 1
+        return SEND_BATCH
+
+    def _claim(self, now: datetime) -> Optional[tuple[int, list["Call"], int]]:
+        with Session(self._work_engine, expire_on_commit=False) as session:
             claimed = outbox.claim_installation(session, self.settings.write_interval, now)
             if claimed is None:
                 session.rollback()
-                return False
-            installation, write = claimed
-            self._send(session, installation, write, now)
+                return None
+            installation, head = claimed
+            writes = [head] + outbox.due_behind(session, installation.id, head.id, now, self._batch_size() - 1)
+            calls: list[Call] = []
+            tried = 0
+            for write in writes:
+                if write is not head and write.coalesce_key:
+                    # A named write (the summary) waits until it is the head, as it would
+                    # one write at a time: the longer it waits, the more changes it takes in.
+                    break
+                tried += 1
+                try:
+                    call = self._prepare_call(session, installation, write, now)
+                except GitHubError as error:
+                    self._settle_failure(session, installation, write, error, touched=False, ambiguous_before=False, now=now)
+                    if error.retryable:
+                        break  # what follows waits behind it
+                    continue
+                if call is None:
+                    continue  # nothing left to do
+                calls.append(call)
+                if call.stops_batch:
+                    break
+            for call in calls:
+                outbox.lease(session, installation, call.write, self.settings.create_lease, now)
             session.commit()
-            return True
+        creates = [c.write_id for c in calls if c.creates]
+        if creates:
+            self._note_in_flight(creates)
+        return installation.id, calls, tried
 
-    def _send(self, session: Session, installation, write: GitHubWrite, now: datetime) -> None:
+    def _prepare_call(self, session: Session, installation, write: GitHubWrite, now: datetime) -> Optional["Call"]:
+        """What to send for a write; None when there is nothing left to do. Raises GitHubError."""
+        prepared = self._prepare(session, write, now)
+        if prepared.skip:
+            outbox.mark_sent(session, installation, write, None, now, touched=False)
+            return None
+        call = Call(write, prepared)
+        if prepared.method == "POST" and (COMMENT_CREATE.match(prepared.path) or ISSUE_CREATE.match(prepared.path)) and isinstance(prepared.body, dict):
+            call.tag = marker(f"write:{write.id}")
+            call.body = {**prepared.body, "body": f"{prepared.body.get('body', '')}\n{call.tag}"}
+        return call
+
+    def _note_in_flight(self, write_ids: list[int]) -> None:
+        """A process killed after GitHub made a comment and before its answer is
+        recorded would post it again. So first, durably (whatever the sender's own
+        commits), note each create as possibly done: a sender that finds it after a
+        crash looks for its marker before posting."""
+        with Session(durable(self.engine)) as session:
+            outbox.note_in_flight(session, write_ids, IN_FLIGHT)
+            session.commit()
+
+    # -- 2. call GitHub, with no transaction open
+
+    def _call(self, installation_id: int, calls: list["Call"]) -> list["Outcome"]:
+        outcomes: list[Outcome] = []
+        for call in calls:
+            outcome = self._call_one(installation_id, call)
+            outcomes.append(outcome)
+            if outcome.error is not None and outcome.error.retryable:
+                break  # what follows waits behind it: the installation's order holds
+        return outcomes
+
+    def _call_one(self, installation_id: int, call: "Call") -> "Outcome":
         touched = False
-        previous_error = write.last_error
-        ambiguous_before = bool(previous_error and "ambiguous" in previous_error)
-        prepared: Optional[Prepared] = None
         try:
-            prepared = self._prepare(session, write, now)
-            if prepared.skip:
-                outbox.mark_sent(session, installation, write, None, now, touched=False)
-                return
-            body = prepared.body
             answer: Optional[Answer] = None
-            in_flight = False
-            creates = COMMENT_CREATE.match(prepared.path) or ISSUE_CREATE.match(prepared.path)
-            if prepared.method == "POST" and creates and isinstance(body, dict):
-                tag = marker(f"write:{write.id}")
-                body = {**body, "body": f"{body.get('body', '')}\n{tag}"}
-                if ambiguous_before:
-                    answer = self._find_created(installation.id, write, prepared.path, tag)
-                if answer is None:
-                    # A process killed after GitHub made the comment and before this
-                    # transaction commits would post it again. So first commit a lease:
-                    # the write is noted as possibly done and not due until the lease
-                    # ends (its installation's queue waits behind it); a sender that
-                    # finds it after a crash looks for the marker before posting.
-                    installation = self._lease(session, installation, write, now)
-                    in_flight = True
+            if call.tag and call.ambiguous_before:
+                answer = self._find_created(installation_id, call.write, call.prepared.path, call.tag)
             if answer is None:
                 touched = True
-                answer = self.call(installation.id, prepared.method, prepared.path, json=body)
-                if in_flight:
-                    write.last_error = previous_error
-            if write.then:
-                then = json.loads(write.then)
-                follow = self.follows.get(then.get("op", ""))
-                if follow is not None:
-                    follow(session, then, answer)
-            outbox.mark_sent(session, installation, write, _summary(answer), now)
-            log.info("write %s sent: %s %s -> %s", write.id, prepared.method, prepared.path, answer.status, extra=_fields(installation, write, prepared.path))
+                answer = self.call(installation_id, call.prepared.method, call.prepared.path, json=call.body)
+            return Outcome(answer=answer, touched=touched)
         except GitHubError as error:
-            if error.status == 404 and write.method == "DELETE":
-                # Already gone: what the write wanted is true.
-                outbox.mark_sent(session, installation, write, {"status": 404}, now, touched=touched)
-                return
-            if error.retryable:
-                wait = error.retry_after if error.retry_after is not None else self._backoff(write.attempts)
-                # Still ambiguous when only the look for an earlier attempt's comment failed.
-                ambiguous = error.status is None or error.status >= 500 or (ambiguous_before and not touched)
-                outbox.mark_retry(
-                    session,
-                    installation,
-                    write,
-                    f"{'ambiguous: ' if ambiguous else ''}{error}",
-                    max(wait, 0.0),
-                    touched=touched,
-                    now=now,
-                )
-                log.warning("write %s failed (%s); retry in %.1fs", write.id, error, wait, extra=_fields(installation, write, prepared and prepared.path))
-            else:
-                outbox.mark_refused(session, installation, write, str(error), now)
-                log.error("write %s refused by GitHub: %s", write.id, error, extra=_fields(installation, write, prepared and prepared.path))
+            return Outcome(error=error, touched=touched)
 
-    def _lease(self, session: Session, installation, write: GitHubWrite, now: datetime):
-        outbox.lease(session, installation, write, IN_FLIGHT, self.settings.create_lease, now)
-        session.commit()
-        # Nobody else takes this installation while its head write is leased;
-        # lock its row again for the rest of this transaction all the same.
-        return outbox.relock_installation(session, installation.id)
+    # -- 3. record what GitHub answered
+
+    def _record(self, installation_id: int, calls: list["Call"], outcomes: list["Outcome"], now: datetime) -> None:
+        with Session(self._work_engine, expire_on_commit=False) as session:
+            installation = outbox.relock_installation(session, installation_id)
+            writes = outbox.reload(session, [call.write_id for call in calls])
+            for i, call in enumerate(calls):
+                write = writes[call.write_id]
+                if i >= len(outcomes):
+                    outbox.release(session, write, call.previous_error, now)  # not tried: due again at once
+                    continue
+                outcome = outcomes[i]
+                if outcome.error is None:
+                    self._settle_sent(session, installation, write, call, outcome.answer, now)
+                else:
+                    write.last_error = call.previous_error
+                    self._settle_failure(
+                        session, installation, write, outcome.error, touched=outcome.touched, ambiguous_before=call.ambiguous_before, now=now, path=call.prepared.path
+                    )
+            session.commit()
+
+    def _settle_sent(self, session: Session, installation, write: GitHubWrite, call: "Call", answer: Answer, now: datetime) -> None:
+        write.last_error = call.previous_error
+        if write.then:
+            then = json.loads(write.then)
+            follow = self.follows.get(then.get("op", ""))
+            if follow is not None:
+                follow(session, then, answer)
+        outbox.mark_sent(session, installation, write, _summary(answer), now)
+        log.info("write %s sent: %s %s -> %s", write.id, call.prepared.method, call.prepared.path, answer.status, extra=_fields(installation, write, call.prepared.path))
+
+    def _settle_failure(
+        self, session: Session, installation, write: GitHubWrite, error: GitHubError, *, touched: bool, ambiguous_before: bool, now: datetime, path: Optional[str] = None
+    ) -> None:
+        if error.status == 404 and write.method == "DELETE":
+            # Already gone: what the write wanted is true.
+            outbox.mark_sent(session, installation, write, {"status": 404}, now, touched=touched)
+            return
+        if error.retryable:
+            wait = error.retry_after if error.retry_after is not None else self._backoff(write.attempts)
+            # Still ambiguous when only the look for an earlier attempt's comment failed.
+            ambiguous = error.status is None or error.status >= 500 or (ambiguous_before and not touched)
+            outbox.mark_retry(session, installation, write, f"{'ambiguous: ' if ambiguous else ''}{error}", max(wait, 0.0), touched=touched, now=now)
+            log.warning("write %s failed (%s); retry in %.1fs", write.id, error, wait, extra=_fields(installation, write, path))
+        else:
+            outbox.mark_refused(session, installation, write, str(error), now)
+            log.error("write %s refused by GitHub: %s", write.id, error, extra=_fields(installation, write, path))
 
     def drain(self, limit: int = 100000, wait: bool = False, timeout: float = 60.0) -> int:
         """Sends until nothing is due (or, with `wait`, until nothing is pending)."""
@@ -187,8 +300,9 @@ class Sender:
         deadline = utcnow() + timedelta(seconds=timeout)
         stop = threading.Event()
         while sent < limit:
-            if self.run_once():
-                sent += 1
+            tried = self.run_once()
+            if tried:
+                sent += tried
                 continue
             if not wait or utcnow() > deadline:
                 break
@@ -201,6 +315,7 @@ class Sender:
     def run_forever(self, stop: threading.Event) -> None:
         log.info("sender started")
         while not stop.is_set():
+            began = time.monotonic()
             try:
                 busy = self.run_once()
             except Exception:
@@ -208,6 +323,8 @@ class Sender:
                 busy = False
             if not busy:
                 stop.wait(min(self.settings.poll_interval, max(self.settings.write_interval, 0.05)))
+            else:
+                rest_while_intake_busy(stop, self.yield_to, began)
         log.info("sender stopped")
 
 

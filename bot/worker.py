@@ -15,6 +15,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import Callable, Optional
 
@@ -27,7 +28,9 @@ from bot.github import GitHubError, GitHubReader
 from bot.logs import delivery_logger
 from bot.routing import Router
 from bot.settings import Settings
+from bot.turns import rest_while_intake_busy
 from storage import inbox
+from storage.db import is_sqlite, redoable
 from storage.installations import installation_active, touch_installation
 from storage.tables import utcnow
 
@@ -35,6 +38,11 @@ log = logging.getLogger(__name__)
 
 # Events about the installation itself are handled even when it is not active.
 INSTALLATION_EVENTS = frozenset({"installation", "installation_repositories", "ping"})
+# Deliveries handled in one transaction on SQLite, each in its own savepoint: one
+# commit and one turn at the write lock for many. Not on PostgreSQL, where the
+# commit is cheap and a batch's row and advisory locks, held until its end,
+# could deadlock with another worker's batch taking the same ones in another order.
+SQLITE_BATCH = 16
 
 
 def _without_nul(value):
@@ -59,6 +67,7 @@ class Worker:
         *,
         clock: Callable[[], datetime] = utcnow,
         name: str = "worker",
+        yield_to: Optional[Callable[[], bool]] = None,
     ):
         self.engine = engine
         self.settings = settings
@@ -66,21 +75,36 @@ class Worker:
         self.github_call = github_call
         self.clock = clock
         self.name = name
+        self.yield_to = yield_to  # whether intake is busy (bot.turns)
         self.configs = ConfigStore(ttl=settings.config_ttl, clock=clock)
+        # Redone from the inbox after a power cut: commits need not wait for the disk.
+        self._work_engine = redoable(engine)
+        self.batch = SQLITE_BATCH if is_sqlite(engine) else 1
 
-    def run_once(self) -> bool:
-        """Handles at most one delivery; True when one was claimed."""
+    def run_once(self, limit: Optional[int] = None) -> int:
+        """Handles the deliveries due (at most `batch`, one per ordering key); how many were claimed."""
         now = self.clock()
-        with Session(self.engine, expire_on_commit=False) as session:
-            delivery = inbox.claim_next(session, now)
-            if delivery is None:
+        with Session(self._work_engine, expire_on_commit=False) as session:
+            deliveries = inbox.claim(session, now, limit=min(limit or self.batch, self.batch))
+            if not deliveries:
                 session.rollback()
-                return False
-            self._handle(session, delivery, now)
+                return 0
+            handled = 0
+            for delivery in deliveries:
+                # Each delivery's handlers run in a savepoint of their own (`_handle`):
+                # one that fails is rolled back alone and retried later; the others'
+                # effects, writes and `done` marks commit together.
+                asked_github = self._handle(session, delivery, now)
+                handled += 1
+                if asked_github:
+                    # It waited on GitHub holding the transaction (on SQLite, the write
+                    # lock): commit now rather than make intake wait for more.
+                    break
             session.commit()
-            return True
+            return handled
 
-    def _handle(self, session: Session, delivery, now: datetime) -> None:
+    def _handle(self, session: Session, delivery, now: datetime) -> bool:
+        """Applies one delivery (or records its failure); True when GitHub was asked something."""
         adapter = delivery_logger(delivery.delivery_id, delivery.installation_id, delivery.repository)
         try:
             payload = json.loads(delivery.payload)
@@ -91,7 +115,7 @@ class Worker:
             # Unreadable: it must fail like a handler would (retried, then parked), not
             # raise out of run_once and be claimed again first, forever, blocking the queue.
             self._failed(session, delivery, exc, now, adapter)
-            return
+            return False
         if delivery.installation_id is not None:
             account = ((payload.get("installation") or {}).get("account") or {}).get("login", "")
             # Held for the whole delivery: the session's identity map keeps only weak
@@ -100,7 +124,7 @@ class Worker:
             if delivery.event not in INSTALLATION_EVENTS and not installation_active(session, delivery.installation_id):
                 adapter.info("installation not active; delivery %s ignored", delivery.event)
                 inbox.mark_ignored(session, delivery, now)
-                return
+                return False
         github = (
             GitHubReader(self.github_call, delivery.installation_id)
             if self.github_call is not None and delivery.installation_id is not None
@@ -127,9 +151,10 @@ class Worker:
                     handler(ctx)
         except Exception as exc:
             self._failed(session, delivery, exc, now, adapter)
-            return
+            return bool(github and github.calls)
         inbox.mark_done(session, delivery, now)
         adapter.info("delivery %s.%s handled by %d handler(s)", delivery.event, delivery.action, len(handlers))
+        return bool(github and github.calls)
 
     def _failed(self, session: Session, delivery, exc: Exception, now: datetime, adapter) -> None:
         wait = min(self.settings.retry_cap, self.settings.retry_base * 2 ** min(delivery.attempts, 30))
@@ -152,18 +177,25 @@ class Worker:
     def drain(self, limit: int = 100000) -> int:
         """Handles deliveries until none is due; returns how many."""
         handled = 0
-        while handled < limit and self.run_once():
-            handled += 1
+        while handled < limit:
+            claimed = self.run_once()
+            if not claimed:
+                break
+            handled += claimed
         return handled
 
     def run_forever(self, stop: threading.Event) -> None:
         log.info("%s started", self.name)
         while not stop.is_set():
+            began = time.monotonic()
             try:
-                busy = self.run_once()
+                # Smaller steps while intake is busy: it waits less for the GIL and the lock.
+                busy = self.run_once(limit=1 if self.yield_to and self.yield_to() else None)
             except Exception:
                 log.exception("%s: database trouble; retrying", self.name)
                 busy = False
             if not busy:
                 stop.wait(self.settings.poll_interval)
+            else:
+                rest_while_intake_busy(stop, self.yield_to, began)
         log.info("%s stopped", self.name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import deque
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -29,44 +30,87 @@ def is_sqlite(engine: Engine) -> bool:
 # the wait to SQLite's own busy timeout (the same 30 s).
 WRITE_LOCK_WAIT = 30.0
 
+# An execution option: how durable a transaction's commit must be. "full" (the
+# default) waits for the disk; "deferred" does not: SQLite's synchronous=NORMAL
+# in WAL mode, PostgreSQL's synchronous_commit=off. A deferred commit can be
+# lost in a power cut (never half-applied), but the next full commit makes it,
+# and everything before it, durable: the log is written in order, and syncing
+# it syncs every earlier transaction too. Only work that is redone from what a
+# full commit stored (the inbox, the outbox) may defer; see `redoable`.
+DURABILITY = "devex_durability"
+# An execution option: on SQLite, the transaction's turn at the write lock comes
+# before any background work's (see `urgent`).
+URGENT = "devex_urgent"
 
-class _FifoLock:
-    """A lock handed over in the order it was asked for: a thread that gives it
-    back cannot take it again ahead of one already waiting (a plain Lock lets
-    the worker and sender retake it, back to back, while intake waits)."""
+
+# How many urgent turns at most pass before a waiting background transaction's.
+URGENT_TURNS = 4
+
+
+class _TurnLock:
+    """A lock handed over in the order it was asked for, urgent askers first: a
+    thread that gives it back cannot take it again ahead of one already waiting
+    (a plain Lock lets the worker and sender retake it, back to back, while intake
+    waits), and intake, whose callers are waiting for an answer, does not queue
+    behind background work."""
+
+    class _Waiter:
+        granted = False
 
     def __init__(self) -> None:
         self._cond = threading.Condition(threading.Lock())
-        self._next_ticket = 0
-        self._serving = 0
-        self._abandoned: set[int] = set()
+        self._held = False
+        self._urgent: deque = deque()
+        self._normal: deque = deque()
+        self._urgent_in_a_row = 0
 
-    def acquire(self, timeout: float) -> bool:
+    def acquire(self, timeout: float, urgent: bool = False) -> bool:
         with self._cond:
-            ticket = self._next_ticket
-            self._next_ticket += 1
-            if self._cond.wait_for(lambda: self._serving == ticket, timeout):
+            if not self._held and not self._urgent and not self._normal:
+                self._held = True
                 return True
-            self._abandoned.add(ticket)  # its turn is skipped when it comes
+            waiter = self._Waiter()
+            queue = self._urgent if urgent else self._normal
+            queue.append(waiter)
+            if self._cond.wait_for(lambda: waiter.granted, timeout):
+                return True
+            queue.remove(waiter)  # not granted: still queued; its turn is skipped
             return False
 
     def release(self) -> None:
         with self._cond:
-            self._serving += 1
-            while self._serving in self._abandoned:
-                self._abandoned.discard(self._serving)
-                self._serving += 1
-            self._cond.notify_all()
+            queue = self._next_queue()
+            if queue:
+                queue.popleft().granted = True  # handed over: it stays held
+                self._cond.notify_all()
+            else:
+                self._held = False
+
+    def _next_queue(self) -> deque:
+        # Urgent first, but never for ever: under an endless flood of deliveries the
+        # background work still gets one turn in URGENT_TURNS + 1.
+        if self._urgent and (not self._normal or self._urgent_in_a_row < URGENT_TURNS):
+            self._urgent_in_a_row += 1
+            return self._urgent
+        self._urgent_in_a_row = 0
+        return self._normal
 
 
-def _sqlite_connection_class(write_lock: _FifoLock) -> type:
+def _sqlite_connection_class(write_lock: _TurnLock) -> type:
     """A pysqlite connection that gives the process's write lock back when its transaction ends."""
 
     class Connection(sqlite3.Connection):
         holds_write_lock = False
+        synchronous = "FULL"  # what make_engine's connect hook sets
 
-        def take_write_lock(self) -> None:
-            self.holds_write_lock = write_lock.acquire(timeout=WRITE_LOCK_WAIT)
+        def set_synchronous(self, level: str) -> None:
+            """SQLite takes it only between transactions: set at BEGIN, kept until changed."""
+            if level != self.synchronous:
+                self.execute(f"PRAGMA synchronous={level}")
+                self.synchronous = level
+
+        def take_write_lock(self, urgent: bool = False) -> None:
+            self.holds_write_lock = write_lock.acquire(timeout=WRITE_LOCK_WAIT, urgent=urgent)
 
         def _give_back(self) -> None:
             if self.holds_write_lock:
@@ -101,7 +145,7 @@ def make_engine(url: str, **kwargs) -> Engine:
         # SQLite's write lock here, in turn: SQLite's busy handler has a waiter
         # sleep and poll, up to 100 ms a try, and intake lost nearly every race
         # (p99 2 s, 90 deliveries/s while the worker worked).
-        write_lock = _FifoLock()
+        write_lock = _TurnLock()
         engine = sa.create_engine(
             url,
             connect_args={
@@ -128,8 +172,10 @@ def make_engine(url: str, **kwargs) -> Engine:
             # pysqlite's own transaction handling is off (isolation_level=None);
             # take the write lock at BEGIN so two writers never deadlock on upgrade.
             dbapi_connection = conn.connection.dbapi_connection
-            dbapi_connection.take_write_lock()
+            dbapi_connection.take_write_lock(urgent=bool(conn.get_execution_options().get(URGENT)))
             try:
+                deferred = conn.get_execution_options().get(DURABILITY) == "deferred"
+                dbapi_connection.set_synchronous("NORMAL" if deferred else "FULL")
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:
                 dbapi_connection.rollback()  # gives the lock back
@@ -139,7 +185,40 @@ def make_engine(url: str, **kwargs) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
-    return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+
+    if engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "begin")
+        def _postgresql_begin(conn):
+            if conn.get_execution_options().get(DURABILITY) == "deferred":
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+
+    return engine
+
+
+def redoable(engine: Engine) -> Engine:
+    """The same engine (pool, write lock) whose transactions commit without waiting for the disk.
+
+    For the worker and the sender: what they commit is redone after a power cut
+    from what intake committed durably (a delivery still pending is handled
+    again; a write still pending is sent again, which is harmless for edits,
+    labels and deletions). The one exception, the note that GitHub may be
+    asked to create something, is committed with `durable` before the call.
+    Intake never uses this.
+    """
+    return engine.execution_options(**{DURABILITY: "deferred"})
+
+
+def urgent(engine: Engine) -> Engine:
+    """The same engine, whose transactions take the SQLite write lock ahead of the
+    worker's and sender's: for intake, whose callers (GitHub) wait for the answer."""
+    return engine.execution_options(**{URGENT: True})
+
+
+def durable(engine: Engine) -> Engine:
+    """The same engine with full durability again (for a commit that must survive a power cut)."""
+    return engine.execution_options(**{DURABILITY: "full"})
 
 
 @contextmanager

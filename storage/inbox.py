@@ -92,8 +92,11 @@ def store_many(session: Session, deliveries: list[NewDelivery], now: Optional[da
         }
         for d in deliveries
     ]
-    statement = insert(table).values(rows).on_conflict_do_nothing(index_elements=["delivery_id"]).returning(table.c.delivery_id)
-    stored = set(session.connection().execute(statement).scalars())
+    # One statement for every batch, its parameters apart (SQLAlchemy's "insertmanyvalues"):
+    # compiled once and cached, where `.values(rows)` was compiled again for every batch,
+    # a third of intake's CPU.
+    statement = insert(table).on_conflict_do_nothing(index_elements=["delivery_id"]).returning(table.c.delivery_id)
+    stored = set(session.connection().execute(statement, rows).scalars())
     results, seen = [], set()
     for d in deliveries:
         results.append(d.delivery_id in stored and d.delivery_id not in seen)
@@ -115,6 +118,15 @@ _OLDER_PENDING = (
 
 def claim_next(session: Session, now: Optional[datetime] = None) -> Optional[Delivery]:
     """Locks and returns the next delivery to handle, or None."""
+    found = claim(session, now, limit=1)
+    return found[0] if found else None
+
+
+def claim(session: Session, now: Optional[datetime] = None, limit: int = 1) -> list[Delivery]:
+    """Locks and returns up to `limit` deliveries to handle, due first.
+
+    Never two of one ordering key: each is the oldest pending delivery of its
+    key, so handling them in any order keeps every issue's order."""
     now = now or utcnow()
     query = (
         select(Delivery)
@@ -123,10 +135,10 @@ def claim_next(session: Session, now: Optional[datetime] = None) -> Optional[Del
         # ordered by id alone, PostgreSQL walks every done row (56 ms at 200,000)
         # and SQLite sorts every pending one (5 ms at 1,000 pending).
         .order_by(Delivery.next_attempt_at, Delivery.id)
-        .limit(1)
+        .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return session.exec(query).first()
+    return list(session.exec(query).all())
 
 
 def mark_done(session: Session, delivery: Delivery, now: Optional[datetime] = None) -> None:

@@ -38,8 +38,14 @@ def enqueue(session: Session, write: Write, delivery_id: Optional[str] = None, n
     """Stores a write. A write with a coalesce key that is already pending is not added twice:
     named writes are rendered when sent, so the pending one will show the newest state."""
     if write.coalesce_key:
+        # Only into one the sender has not taken yet: it holds the rows it is rendering
+        # (skipped here), and a leased one has lost its key. This transaction's lock
+        # then keeps the sender off the row until the state it must show is committed.
         pending = session.exec(
-            select(GitHubWrite.id).where(GitHubWrite.coalesce_key == write.coalesce_key, GitHubWrite.status == "pending")
+            select(GitHubWrite.id)
+            .where(GitHubWrite.coalesce_key == write.coalesce_key, GitHubWrite.status == "pending")
+            .limit(1)
+            .with_for_update(skip_locked=True)
         ).first()
         if pending is not None:
             return None
@@ -99,12 +105,17 @@ def claim_installation(session: Session, write_interval: float, now: Optional[da
     installation = session.exec(query).first()
     if installation is None:
         return None
-    write = session.exec(
-        select(GitHubWrite)
+    head = session.exec(
+        select(GitHubWrite.id)
         .where(GitHubWrite.installation_id == installation.id, GitHubWrite.status == "pending")
         .order_by(GitHubWrite.id)
         .limit(1)
     ).first()
+    if head is None:
+        return None
+    # Locked while it is rendered and leased, so no worker folds a newer state into it
+    # meanwhile; a worker folding one in now holds it: try again later, never skip past it.
+    write = session.exec(select(GitHubWrite).where(GitHubWrite.id == head).with_for_update(skip_locked=True)).first()
     if write is None:
         return None
     return installation, write
@@ -124,14 +135,57 @@ def mark_sent(
     session.add(installation)
 
 
-def lease(session: Session, installation: Installation, write: GitHubWrite, note: str, seconds: float, now: datetime) -> None:
-    """Before a create GitHub cannot take back: the write may be done once the
-    call starts, and is not due again (nor anything behind it) for `seconds`."""
-    write.last_error = note
+def due_behind(session: Session, installation_id: int, head_id: int, now: datetime, limit: int) -> list[GitHubWrite]:
+    """Up to `limit` pending writes right behind the head, in order, as long as they are due."""
+    if limit <= 0:
+        return []
+    rows = session.exec(
+        select(GitHubWrite)
+        .where(GitHubWrite.installation_id == installation_id, GitHubWrite.status == "pending", GitHubWrite.id > head_id)
+        .order_by(GitHubWrite.id)
+        .limit(limit)
+    ).all()
+    # Locked like the head while they are rendered; one a worker holds (folding a newer
+    # state into it) ends the batch, so nothing is sent ahead of it.
+    locked = set(
+        session.exec(select(GitHubWrite.id).where(GitHubWrite.id.in_([r.id for r in rows])).with_for_update(skip_locked=True)).all()
+    ) if rows else set()
+    due = []
+    for row in rows:
+        if row.next_attempt_at > now or row.id not in locked:
+            break  # what follows waits behind it
+        due.append(row)
+    return due
+
+
+def lease(session: Session, installation: Installation, write: GitHubWrite, seconds: float, now: datetime) -> None:
+    """Before the sender calls GitHub with no transaction open: the write is not due
+    again (nor anything behind it, nor its installation for any other sender) for
+    `seconds`, unless its answer is recorded first. It is rendered now: a change
+    after this needs a write of its own, so it no longer takes others in (coalescing)."""
     write.next_attempt_at = now + timedelta(seconds=seconds)
+    write.coalesce_key = None
     installation.last_write_at = now
     session.add(write)
     session.add(installation)
+
+
+def note_in_flight(session: Session, write_ids: list[int], note: str) -> None:
+    """Marks creates as possibly done by GitHub (read only if the answer is never recorded)."""
+    session.exec(sa.update(GitHubWrite).where(GitHubWrite.id.in_(write_ids)).values(last_error=note))
+
+
+def reload(session: Session, write_ids: list[int]) -> dict[int, GitHubWrite]:
+    """The writes as they are now, by id (one query for a whole batch)."""
+    rows = session.exec(select(GitHubWrite).where(GitHubWrite.id.in_(write_ids)).execution_options(populate_existing=True)).all()
+    return {row.id: row for row in rows}
+
+
+def release(session: Session, write: GitHubWrite, previous_error: Optional[str], now: datetime) -> None:
+    """A leased write that was not tried (one before it must be retried first): due again."""
+    write.next_attempt_at = now
+    write.last_error = previous_error
+    session.add(write)
 
 
 def relock_installation(session: Session, installation_id: int) -> Installation:

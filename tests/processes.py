@@ -296,6 +296,9 @@ class Fleet:
             DEVEX_SCHEDULER_INTERVAL="3600",
             DEVEX_RETRY_BASE="0.05",
             DEVEX_RETRY_CAP="1",
+            # A create killed in flight blocks its installation's queue this long
+            # (the simulated GitHub answers in milliseconds).
+            DEVEX_CREATE_LEASE="2",
             LOG_LEVEL="INFO",
             PYTHONUNBUFFERED="1",
         )

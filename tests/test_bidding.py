@@ -217,3 +217,22 @@ def test_several_commands_in_one_comment_get_one_reply(harness, sim):
     reply = comments[-1]
     assert "**Registered.**" in reply and "**Proposal received.**" in reply
     assert "cancel" not in english(reply).lower() and "Status" not in reply
+
+
+def test_a_sealed_bid_costs_two_github_requests(make_harness, sim):
+    harness = make_harness(DEVEX_CONFIG_TTL=300)  # the production default: the file is cached
+    number = open_opportunity(harness)
+    register(harness, number, "bob")
+    before = len(sim.requests)
+    harness.act(sim.human_comment(REPO, number, "bob", "/bid 9000\nMy plan."))
+    harness.runtime.worker.drain()
+    with Session(harness.engine) as session:
+        from storage.tables import GitHubWrite
+
+        owed = [w.method for w in session.exec(select(GitHubWrite).where(GitHubWrite.status == "pending")).all() if w.kind == "request"]
+    harness.run()
+    # bob comments as a non-collaborator (author_association NONE): no permission read.
+    assert not [r for r in sim.requests[before:] if r.method == "GET"]
+    # The bid owes two requests: delete the /bid comment, post the receipt (the
+    # summary edit is shared by every bid waiting in the queue).
+    assert sorted(owed) == ["DELETE", "POST"]

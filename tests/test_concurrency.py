@@ -84,7 +84,7 @@ def test_200_bids_from_50_bidders_through_two_web_and_two_worker_processes_match
             fleet.migrate()
             webs = [fleet.web("web-1"), fleet.web("web-2")]
             workers = [fleet.worker("worker-1"), fleet.worker("worker-2")]
-            wait_until(lambda: all('"worker started"' in w.log() for w in workers), 30, "the workers to start")
+            wait_until(lambda: all('"worker started"' in w.log() for w in workers), 60, "the workers to start")
             model = Sequential(github)
             late: list[Delivery] = []
 
@@ -201,13 +201,16 @@ def test_a_bidder_registering_on_two_opportunities_at_once_is_registered_once(tm
         sim.add_repo(REPO)
         sim.add_installation(INSTALLATION, "octo-org", [REPO])
         sim.set_permission(REPO, ISSUER, "write")
+        # A collaborator without write access: the bid's conflict check asks GitHub
+        # (a non-collaborator's would not), and the test holds that read.
+        sim.set_permission(REPO, "racer", "triage")
         fleet = Fleet(url, github, key_path, tmp_path)
         engine = reader_engine(url)
         try:
             fleet.migrate()
             web = fleet.web("web")
             workers = [fleet.worker("worker-1"), fleet.worker("worker-2")]
-            wait_until(lambda: all('"worker started"' in w.log() for w in workers), 30, "the workers to start")
+            wait_until(lambda: all('"worker started"' in w.log() for w in workers), 60, "the workers to start")
             model = Sequential(github)
             with httpx.Client(timeout=10) as client:
 

@@ -48,6 +48,9 @@ def test_kill_9_at_intake_mid_delivery_and_mid_write_applies_every_delivery_once
         sim.add_repo(REPO)
         sim.add_installation(INSTALLATION, "octo-org", [REPO])
         sim.set_permission(REPO, ISSUER, "write")
+        # A collaborator without write access: their bid's conflict check asks GitHub
+        # (a non-collaborator's would not), and step 2 kills the worker on that read.
+        sim.set_permission(REPO, GATE_BIDDER, "triage")
         fleet = Fleet(url, github, key_path, tmp_path)
         engine = reader_engine(url)
         try:
