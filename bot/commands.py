@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from bot.procurement.money import AmountError, format_amount, parse_amount
+from bot.procurement import markdown
 
 __all__ = [
     "ALIASES",
@@ -266,20 +267,6 @@ def _quoted(text: str) -> str:
     return text if len(text) <= MAX_QUOTED_CHARS else text[:MAX_QUOTED_CHARS] + "…"
 
 
-def _lines(body: str) -> list[str]:
-    # Markdown's line endings only: str.splitlines would also split on
-    # form feeds, U+2028 and others that are ordinary text in a comment.
-    return body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-
-
-def _closes_fence(line: str, fence: str) -> bool:
-    stripped = line.lstrip(" ")
-    if len(line) - len(stripped) > 3:
-        return False
-    run = len(stripped) - len(stripped.lstrip(fence[0]))
-    return run >= len(fence) and stripped[run:].strip(" \t") == ""
-
-
 def _split_first(text: str) -> tuple[str, str]:
     """The first whitespace-separated word of ``text`` and the rest, stripped."""
     parts = text.split(None, 1)
@@ -434,13 +421,13 @@ def parse_commands(body: str | None) -> list[Command]:
     """Every command in a comment body, in order. Never raises."""
     if not isinstance(body, str) or not body:
         return []
-    lines = _lines(body)
+    lines = markdown.lines(body)
     commands: list[Command] = []
     fence: str | None = None  # the open fence's marker, while inside one
     in_html_comment = False
     for index, line in enumerate(lines):
         if fence is not None:
-            if _closes_fence(line, fence):
+            if markdown.closes_fence(line, fence):
                 fence = None
             continue
         if in_html_comment:

@@ -23,6 +23,7 @@ from typing import Any
 
 from bot.procurement.dates import DateError, parse_deadline
 from bot.procurement.money import AmountError, format_amount, parse_amount
+from bot.procurement import markdown
 
 __all__ = [
     "DEFAULT_MILESTONE_NAME",
@@ -163,18 +164,6 @@ _SECTION_BY_HEADING: dict[str, str] = {
 }
 
 
-def _lines(body: str) -> list[str]:
-    return body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-
-
-def _closes_fence(line: str, fence: str) -> bool:
-    stripped = line.lstrip(" ")
-    if len(line) - len(stripped) > 3:
-        return False
-    run = len(stripped) - len(stripped.lstrip(fence[0]))
-    return run >= len(fence) and stripped[run:].strip(" \t") == ""
-
-
 def _sections(lines: list[str]) -> tuple[dict[str, list[str]], list[Problem]]:
     """Split the body at known headings that are not inside a code fence."""
     sections: dict[str, list[str]] = {}
@@ -183,7 +172,7 @@ def _sections(lines: list[str]) -> tuple[dict[str, list[str]], list[Problem]]:
     fence: str | None = None
     for line in lines:
         if fence is not None:
-            if _closes_fence(line, fence):
+            if markdown.closes_fence(line, fence):
                 fence = None
         else:
             opening = FENCE_OPEN_RE.match(line)
@@ -217,8 +206,8 @@ def _answer(lines: list[str]) -> str:
     kept = [line.rstrip() for line in lines[start:end]]
     if len(kept) >= 2:
         opening = FENCE_OPEN_RE.match(kept[0])
-        if opening and _closes_fence(kept[-1], opening["fence"]) and not any(
-            _closes_fence(line, opening["fence"]) for line in kept[1:-1]
+        if opening and markdown.closes_fence(kept[-1], opening["fence"]) and not any(
+            markdown.closes_fence(line, opening["fence"]) for line in kept[1:-1]
         ):
             return _answer(kept[1:-1])
     text = "\n".join(kept)
@@ -311,7 +300,7 @@ def parse_opportunity_form(
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
-    sections, problems = _sections(_lines(body if isinstance(body, str) else ""))
+    sections, problems = _sections(markdown.lines(body if isinstance(body, str) else ""))
     answers = {key: _answer(lines) for key, lines in sections.items()}
 
     value = _read_value(answers.get("value", ""), value_cap, problems)
