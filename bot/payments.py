@@ -167,11 +167,10 @@ def pull_request_changed(ctx: Context) -> None:
     pr = pull_request_of(ctx)
     if pr is None:
         return
-    named = _named(ctx, pr)
-    if not named:
-        _unlinked(ctx, pr)
+    tied = _tie(ctx, pr)
+    if tied is None:
         return
-    link = ledger.link_pull_request(ctx.session, pr.repository, pr.number, named[0].id)
+    link, named = tied
     if len(named) > 1:
         _say(ctx, pr, link, phase="open", o=named[0], others=named, reason=rules.SEVERAL_OPPORTUNITIES, decision=None)
         return
@@ -193,6 +192,16 @@ def pull_request_changed(ctx: Context) -> None:
     )
 
 
+def _tie(ctx: Context, pr: PullRequest):
+    """The opportunities the body names, with the pull request's link kept to the
+    first; None (and the comment told, once) when it names none any more."""
+    named = _named(ctx, pr)
+    if not named:
+        _unlinked(ctx, pr)
+        return None
+    return ledger.link_pull_request(ctx.session, pr.repository, pr.number, named[0].id), named
+
+
 def _unlinked(ctx: Context, pr: PullRequest) -> None:
     """The body no longer names an opportunity: the comment says so, once."""
     link = store.pull_request_link(ctx.session, pr.repository, pr.number)
@@ -212,11 +221,10 @@ def pull_request_closed(ctx: Context) -> None:
             flag_revert(ctx, pr, reverted)
         merged(ctx, pr)
         return
-    named = _named(ctx, pr)
-    if not named:
-        _unlinked(ctx, pr)
+    tied = _tie(ctx, pr)
+    if tied is None:
         return
-    link = ledger.link_pull_request(ctx.session, pr.repository, pr.number, named[0].id)
+    link, named = tied
     decision = None
     if len(named) == 1:
         decision = rules.decide(pr.author, contract_facts(ctx.session, named[0]), rules.named_milestone(pr.body))
@@ -225,11 +233,10 @@ def pull_request_closed(ctx: Context) -> None:
 
 def merged(ctx: Context, pr: PullRequest) -> None:
     """The merge accepts the milestone and records its payment, at most once."""
-    named = _named(ctx, pr)
-    if not named:
-        _unlinked(ctx, pr)
+    tied = _tie(ctx, pr)
+    if tied is None:
         return
-    link = ledger.link_pull_request(ctx.session, pr.repository, pr.number, named[0].id)
+    link, named = tied
     if len(named) > 1:
         _say(ctx, pr, link, phase="merged", o=named[0], others=named, reason=rules.SEVERAL_OPPORTUNITIES, decision=None)
         return
