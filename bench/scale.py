@@ -166,7 +166,7 @@ def _render_time(url: str, opportunity_id: int) -> dict:
     """`award_review.pages` alone, in this process, on the same database: median of 5."""
     from sqlmodel import Session
 
-    from bot import award_review
+    from bot.stages import award_review
     from storage import procurement as store
     from storage.db import make_engine
 

@@ -1,4 +1,4 @@
-"""The simulated GitHub (`bot.simulated_github`) served over HTTP for the benchmarks.
+"""The simulated GitHub (`demo.github`) served over HTTP for the benchmarks.
 
 `python -m bench.simserver --port P --public-key-file F --app-id ID` serves
 GitHub's REST API on 127.0.0.1:P, answering at once. A few `/_bench/...`
@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from bot.simulated_github import SimulatedGitHub
+from demo.github import SimulatedGitHub
 
 NUMBER = re.compile(r"/\d+(?=/|$)")
 

@@ -81,9 +81,9 @@ def cmd_receive(args: argparse.Namespace) -> int:
     """Handles one payload from a file, as Probot's `receive` does."""
     from sqlmodel import Session
 
-    from bot.github import DryRunGitHub
-    from bot.handlers_all import ROUTER
-    from bot.intake import delivery_from
+    from bot.github.client import DryRunGitHub
+    from bot.runtime import ROUTER
+    from bot.pipeline.delivery import delivery_from
     from bot.logs import configure
     from bot.runtime import build
     from storage import inbox
@@ -123,7 +123,7 @@ def cmd_receive(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from demo.script import run_demo
 
     return run_demo(Path(args.database), Path(args.out))
 
@@ -131,7 +131,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
-    from bot.exports import COLUMNS, EXPORTS, write
+    from bot.stages.exports import COLUMNS, EXPORTS, write
     from storage.db import make_engine
 
     settings = _settings()

@@ -12,19 +12,25 @@ from typing import Callable, Optional
 
 from sqlalchemy.engine import Engine
 
-from bot.app import IntakeActivity, create_app
-from bot.github import GitHubApp
-from bot.handlers_all import ROUTER
+from bot.pipeline.intake import IntakeActivity, create_app
+from bot.github.client import GitHubApp
+from bot.pipeline.routing import Router
 from bot.logs import register_secret
-from bot.scheduler import Scheduler
-from bot.sender import Sender
+from bot.pipeline.scheduler import Scheduler
+from bot.pipeline.sender import Sender
 from bot.settings import Settings
-from bot.worker import Worker
-from bot.writes import FOLLOWS, PREPARERS
+from bot.pipeline.worker import Worker
+from bot.stages.follow_ups import FOLLOWS, PREPARERS
+from handlers import installation, issue_comment, issues, ping, pull_request, push, scheduled
 from storage.db import make_engine
 from storage.tables import utcnow
 
 log = logging.getLogger(__name__)
+
+# Every handler, composed in one place.
+ROUTER = Router(
+    installation.router, ping.router, push.router, issues.router, issue_comment.router, pull_request.router, scheduled.router
+)
 
 INTAKE_SWITCH_INTERVAL = 0.001  # seconds (Python's default: 0.005)
 

@@ -4,8 +4,8 @@ A deleted or suspended installation gets no further GitHub calls: the worker
 ignores its deliveries and the sender skips its writes until it is unsuspended.
 """
 
-from bot.context import Context
-from bot.routing import Router
+from bot.pipeline.context import Context
+from bot.pipeline.routing import Router
 from storage import installations
 
 router = Router()

@@ -1,9 +1,9 @@
 """`issue_comment.created`: comment commands. Edited and deleted comments are not commands."""
 
-from bot.comment_commands import comment_created
-from bot.commands import is_bot
-from bot.context import Context
-from bot.routing import Router
+from bot.stages.comment_commands import comment_created
+from bot.procurement.commands import is_bot
+from bot.pipeline.context import Context
+from bot.pipeline.routing import Router
 
 router = Router()
 

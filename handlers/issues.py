@@ -1,9 +1,9 @@
 """`issues`: labelled, opened, edited, unlabelled, closed."""
 
-from bot import opportunities
-from bot.context import Context
+from bot.stages import opportunities
+from bot.pipeline.context import Context
 from bot.procurement.lifecycle import LABEL_PREFIX
-from bot.routing import Router
+from bot.pipeline.routing import Router
 
 router = Router()
 

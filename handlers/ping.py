@@ -1,7 +1,7 @@
 """`ping`: GitHub's hello when the app's webhook is set up; stored and logged."""
 
-from bot.context import Context
-from bot.routing import Router
+from bot.pipeline.context import Context
+from bot.pipeline.routing import Router
 
 router = Router()
 

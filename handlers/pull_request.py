@@ -1,8 +1,8 @@
 """`pull_request`: opened, edited, reopened and closed (merged or not): pay on pull."""
 
-from bot import payments
-from bot.context import Context
-from bot.routing import Router
+from bot.stages import payments
+from bot.pipeline.context import Context
+from bot.pipeline.routing import Router
 
 router = Router()
 

@@ -1,8 +1,8 @@
 """`push`: a push to the default branch that touches `.github/devex.yml` refreshes its cache."""
 
-from bot.config_store import CONFIG_PATH, ConfigStore
-from bot.context import Context
-from bot.routing import Router
+from bot.stages.configuration import CONFIG_PATH, ConfigStore
+from bot.pipeline.context import Context
+from bot.pipeline.routing import Router
 
 router = Router()
 

@@ -1,8 +1,8 @@
 """Internal deliveries the scheduler stores: a deadline passed, a payment overdue."""
 
-from bot import opportunities, payments
-from bot.context import Context
-from bot.routing import Router
+from bot.stages import opportunities, payments
+from bot.pipeline.context import Context
+from bot.pipeline.routing import Router
 from storage import procurement as store
 
 router = Router()

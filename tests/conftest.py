@@ -2,7 +2,7 @@
 
 Every storage test runs on both databases through the `db_url` fixture. In CI
 (`CI=true`) a PostgreSQL that cannot be reached fails the run instead of
-skipping. GitHub is simulated by `bot.simulated_github` behind respx, on
+skipping. GitHub is simulated by `demo.github` behind respx, on
 githubkit's own httpx, and the harness posts signed webhooks built from the
 real payloads in `tests/fixtures/github-payloads`.
 """
@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.settings import Settings
-from bot.simulated_github import SimulatedGitHub
+from demo.github import SimulatedGitHub
 from storage.db import make_engine
 from storage.migrate import upgrade
 
@@ -166,10 +166,10 @@ class Harness:
     """The whole bot in one process: intake, worker, sender, scheduler, against `sim`."""
 
     def __init__(self, engine, sim: SimulatedGitHub, app_key: str, clock: Clock, **settings):
-        from bot.github import GitHubApp
+        from bot.github.client import GitHubApp
         from bot.runtime import build
 
-        from bot.people import forget_cached_permissions
+        from bot.stages.people import forget_cached_permissions
 
         forget_cached_permissions()  # a permission another test set must not leak into this one
         self.sim = sim
@@ -241,7 +241,7 @@ class Harness:
         return self.sim.issue_comments(REPO, number)
 
     def bot_comments(self, number: int) -> list[str]:
-        from bot.simulated_github import BOT_LOGIN
+        from demo.github import BOT_LOGIN
 
         return [c["body"] for c in self.thread(number) if c["user"] == BOT_LOGIN]
 

@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.simulated_github import BOT_LOGIN, SimulatedGitHub
+from demo.github import BOT_LOGIN, SimulatedGitHub
 from tests.conftest import APP_ID, INSTALLATION, PG_ADMIN_URL, REPO, SECRET, _pg_available, sign
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,7 @@ _SCRIPT = Path(sys.executable).parent / "devex-bot"
 # The installed console script, as an operator runs it; `python -m bot.cli` otherwise.
 DEVEX_BOT = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "bot.cli"]
 
-# A hidden marker the sender puts on every comment it creates (bot.sender).
+# A hidden marker the sender puts on every comment it creates (bot.pipeline.sender).
 WRITE_MARKER = re.compile(r"<!-- devex-bot:write:(\d+) -->")
 CENT = Decimal("0.01")
 

@@ -1,4 +1,4 @@
-"""The comment-command grammar (bot.commands)."""
+"""The comment-command grammar (bot.procurement.commands)."""
 
 from decimal import Decimal
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.commands import (
+from bot.procurement.commands import (
     ALIASES,
     ARGS_TYPES,
     COMMAND_ERROR_CODES,

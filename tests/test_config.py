@@ -1,4 +1,4 @@
-"""Repository configuration, .github/devex.yml (bot.config)."""
+"""Repository configuration, .github/devex.yml (bot.procurement.config)."""
 
 from datetime import time
 from decimal import Decimal
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bot.config import CONFIG_PROBLEM_CODES, PROGRAM_VALUE_CAP, ConfigError, RepoConfig, parse_config
+from bot.procurement.config import CONFIG_PROBLEM_CODES, PROGRAM_VALUE_CAP, ConfigError, RepoConfig, parse_config
 
 
 def problems(text: str) -> list[tuple[str, str]]:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from bot.config import RepoConfig
-from bot.config_store import CONFIG_PATH, ConfigStore
-from bot.github import GitHubReader
+from bot.procurement.config import RepoConfig
+from bot.stages.configuration import CONFIG_PATH, ConfigStore
+from bot.github.client import GitHubReader
 from storage.tables import Opportunity, Proposal, RepoConfigCache
 from tests.conftest import INSTALLATION, REPO, payload
 from tests.spine import deliveries, open_opportunity, sqlite_only

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from bot.exports import COLUMNS, EXPORTS, write
+from bot.stages.exports import COLUMNS, EXPORTS, write
 
 
 def test_an_empty_export_still_has_its_header(engine):

@@ -11,9 +11,9 @@ import pytest
 import respx
 from sqlmodel import Session, select
 
-import bot.simulated_github
-from bot import github_writes as gw
-from bot.github import GitHubError
+import demo.github
+from bot.github import requests as gw
+from bot.github.client import GitHubError
 from bot.runtime import build, github_for
 from bot.settings import Settings
 from storage import outbox
@@ -44,7 +44,7 @@ def shift_wall_clock(monkeypatch, delta: timedelta) -> None:
             return real.now(tz) + delta
 
     monkeypatch.setattr(githubkit.cache.mem_cache, "datetime", Shifted)
-    monkeypatch.setattr(bot.simulated_github, "datetime", Shifted)
+    monkeypatch.setattr(demo.github, "datetime", Shifted)
 
 
 # ------------------------------------------------------------------ tokens

@@ -17,8 +17,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from bot.app import MAX_BODY, create_app, signature_ok
-from bot.handlers_all import ROUTER
+from bot.pipeline.intake import MAX_BODY, create_app, signature_ok
+from bot.runtime import ROUTER
 from storage.db import make_engine
 from tests.conftest import INSTALLATION, REPO, SECRET, payload, sign
 from tests.spine import OPEN_FORM, sqlite_only

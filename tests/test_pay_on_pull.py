@@ -622,8 +622,8 @@ def test_two_concurrent_payments_for_one_contract_cannot_both_pass_the_cap(engin
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_the_same_merge_delivered_ten_times_at_once_to_two_workers_makes_one_payment(harness, sim):
-    from bot.handlers_all import ROUTER
-    from bot.worker import Worker
+    from bot.runtime import ROUTER
+    from bot.pipeline.worker import Worker
     from storage import inbox
 
     number = awarded_opportunity(harness)

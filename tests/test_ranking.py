@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.pages import paginate, split_text
+from bot.stages.pages import paginate, split_text
 from bot.procurement.ranking import Ranked, average, latest_scores, rank, split_contract
 
 T0 = datetime(2026, 11, 2, 15, 0, tzinfo=timezone.utc)

@@ -11,11 +11,11 @@ from collections import Counter
 import pytest
 from sqlmodel import Session, select
 
-from bot.context import Context
-from bot.intake import delivery_from
-from bot.routing import Router
+from bot.pipeline.context import Context
+from bot.pipeline.delivery import delivery_from
+from bot.pipeline.routing import Router
 from bot.settings import Settings
-from bot.worker import Worker
+from bot.pipeline.worker import Worker
 from storage import inbox
 from storage.db import make_engine
 from storage.tables import Delivery, Installation, InstallationRepository

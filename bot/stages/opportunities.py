@@ -12,14 +12,14 @@ from typing import Any, Optional
 
 from sqlmodel import Session
 
-from bot import github_writes as gw
-from bot.config import ConfigError, RepoConfig
-from bot.context import Context
+from bot.github import requests as gw
+from bot.procurement.config import ConfigError, RepoConfig
+from bot.pipeline.context import Context
 from bot.messages import render
-from bot.people import People
+from bot.stages.people import People
 from bot.procurement.form import OpportunityForm, parse_opportunity_form
 from bot.procurement.lifecycle import State, can_edit_terms
-from bot.sender import Prepared
+from bot.pipeline.sender import Prepared
 from storage import procurement as store
 from storage.tables import GitHubWrite, Opportunity
 
@@ -231,7 +231,7 @@ def validate(ctx: Context, *, labelled: bool, quiet: bool = False) -> None:
 
 def close_bidding(ctx: Context, opportunity: Opportunity) -> None:
     """The deadline passed: evaluation, with the proposals published to the evaluators."""
-    from bot import evaluation  # the evaluation issue belongs to evaluation
+    from bot.stages import evaluation  # the evaluation issue belongs to evaluation
 
     if opportunity.state != State.OPEN.value or opportunity.deadline is None or opportunity.deadline > ctx.now:
         return
@@ -255,7 +255,7 @@ def config_or_none(ctx: Context) -> Optional[RepoConfig]:
 
 
 def cancel(ctx: Context, opportunity: Opportunity, reason: str, who: str) -> None:
-    from bot import evaluation
+    from bot.stages import evaluation
 
     bidders = bidders_of(ctx.session, opportunity)
     set_state(ctx, opportunity, State.CANCELLED, who=who, reason=reason)
@@ -290,7 +290,7 @@ def issue_closed(ctx: Context) -> None:
 
 def prepare_summary(session: Session, write: GitHubWrite, body: dict, now: datetime) -> Prepared:
     """Renders the summary from the current state when the write is sent."""
-    from bot.summary import summary_body
+    from bot.stages.summary import summary_body
 
     opportunity = store.opportunity(session, body["opportunity_id"])
     if opportunity is None:

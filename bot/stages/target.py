@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from bot.config import RepoConfig
-from bot.people import People
+from bot.procurement.config import RepoConfig
+from bot.stages.people import People
 from storage.tables import Award, Opportunity
 
 

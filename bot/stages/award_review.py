@@ -23,15 +23,15 @@ from typing import Optional
 
 from sqlmodel import Session
 
-from bot import github_writes as gw
-from bot.context import Context
+from bot.github import requests as gw
+from bot.pipeline.context import Context
 from bot.messages import fit, render, render_one
-from bot.pages import SEPARATOR, page_write, paginate
+from bot.stages.pages import SEPARATOR, page_write, paginate
 from bot.procurement.lifecycle import AWARD_REVIEW_LABEL
 from bot.procurement.money import format_amount
 from bot.procurement.ranking import split_contract
-from bot.sender import Prepared
-from bot.standings import Standing, standings
+from bot.pipeline.sender import Prepared
+from bot.stages.standings import Standing, standings
 from storage import outbox
 from storage import procurement as store
 from storage.tables import AuditEvent, Award, GitHubWrite, Opportunity
@@ -106,7 +106,7 @@ def blocks(session: Session, award: Award) -> list[str]:
 
 
 def head(session: Session, award: Award, pages: int) -> str:
-    from bot.summary import repository_config
+    from bot.stages.summary import repository_config
 
     opportunity, rows, events, recommended = _facts(session, award)
     detail = json.loads(recommended.detail) if recommended else {}
@@ -181,7 +181,7 @@ def prepare(session: Session, write: GitHubWrite, body: dict, now: datetime) -> 
 
 def remember(session: Session, then: dict, answer) -> None:
     """GitHub numbered the review issue: commands there now find the award; the summary links it."""
-    from bot.opportunities import SUMMARY
+    from bot.stages.opportunities import SUMMARY
 
     award = store.award(session, then["award_id"])
     if award is None or not isinstance(answer.data, dict):

@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-from bot.config import RepoConfig
-from bot.github import GitHubReader
+from bot.procurement.config import RepoConfig
+from bot.github.client import GitHubReader
 from bot.procurement import roles
 
 # A bidder's permission, for the conflict check only: (repository, login) -> (permission, at)

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from bot import bidding, evaluation, payments
-from bot import github_writes as gw
-from bot.commands import Command, parse_commands
-from bot.config import ConfigError
-from bot.context import Context
+from bot.stages import bidding, evaluation, payments
+from bot.github import requests as gw
+from bot.procurement.commands import Command, parse_commands
+from bot.procurement.config import ConfigError
+from bot.pipeline.context import Context
 from bot.messages import render
-from bot.opportunities import audit, load_config
-from bot.outcomes import Outcome, refuse
-from bot.people import People
-from bot.target import Target
+from bot.stages.opportunities import audit, load_config
+from bot.stages.outcomes import Outcome, refuse
+from bot.stages.people import People
+from bot.stages.target import Target
 from storage import procurement as store
 
 Action = Callable[[Context, Target, Command, dict], Outcome]

@@ -13,8 +13,8 @@ from typing import Callable, Optional
 
 from sqlmodel import Session
 
-from bot.config import RepoConfig, parse_config
-from bot.github import GitHubReader
+from bot.procurement.config import RepoConfig, parse_config
+from bot.github.client import GitHubReader
 from storage import configs
 
 CONFIG_PATH = ".github/devex.yml"
@@ -38,7 +38,7 @@ class ConfigStore:
         return text
 
     def load(self, session: Session, github: Optional[GitHubReader], repository: str) -> RepoConfig:
-        """The repository's configuration; raises bot.config.ConfigError for an invalid file."""
+        """The repository's configuration; raises bot.procurement.config.ConfigError for an invalid file."""
         text = self.text(session, github, repository)
         parsed = self._parsed.get(text)
         if parsed is None:

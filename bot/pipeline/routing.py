@@ -1,4 +1,4 @@
-"""Handlers registered per (event, action), composed in one place (`bot.handlers_all`)."""
+"""Handlers registered per (event, action), composed in one place (`bot.runtime`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Callable, Optional
 
 if TYPE_CHECKING:
-    from bot.context import Context
+    from bot.pipeline.context import Context
 
 Handler = Callable[["Context"], None]
 # Decides from the raw payload, before any work, whether a delivery matters.

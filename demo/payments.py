@@ -10,13 +10,13 @@ from typing import Callable
 
 
 def _newest(p) -> int:
-    from bot.demo import REPO
+    from demo.script import REPO
 
     return max(p.sim.issues[REPO])
 
 
 def continue_after_award(p, number: int, say: Callable[[str], None]) -> None:
-    from bot.demo import REPO
+    from demo.script import REPO
 
     sim = p.sim
     say("\n7. Pull requests name the opportunity; the bot says on each what merging it would pay.")

@@ -50,7 +50,7 @@ def summary_body(session: Session, opportunity: Opportunity, now: datetime) -> s
 
 def repository_config(session: Session, repository: str):
     """The configuration last read for a repository (defaults if unreadable now)."""
-    from bot.config import ConfigError, RepoConfig, parse_config
+    from bot.procurement.config import ConfigError, RepoConfig, parse_config
     from storage import configs
 
     row = configs.cached(session, repository)

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from typing import Optional
 
-from bot import award_review, evaluation_issue
-from bot import github_writes as gw
-from bot.context import Context
+from bot.stages import award_review, evaluation_issue
+from bot.github import requests as gw
+from bot.pipeline.context import Context
 from bot.messages import render
-from bot.opportunities import audit, post, refresh_summary, set_state
-from bot.outcomes import Outcome, done, refuse
+from bot.stages.opportunities import audit, post, refresh_summary, set_state
+from bot.stages.outcomes import Outcome, done, refuse
 from bot.procurement.lifecycle import State
 from bot.procurement.ranking import split_contract
-from bot.standings import Standing, highest_ranked, scored_count, standings
-from bot.target import Target
+from bot.stages.standings import Standing, highest_ranked, scored_count, standings
+from bot.stages.target import Target
 from storage import procurement as store
 from storage.tables import Award, Opportunity, Score
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.procurement.lifecycle import State
-from bot.target import Target
+from bot.stages.target import Target
 from storage import procurement as store
 
 ORDER = ("help", "status", "register", "bid", "withdraw", "extend", "cancel", "score", "award", "approve", "reject", "paid", "terminate")
@@ -11,8 +11,8 @@ ORDER = ("help", "status", "register", "bid", "withdraw", "extend", "cancel", "s
 
 def commands_for(ctx, target: Target, login: str) -> list[dict]:
     """One row per command of this issue: name, whether usable now, and the code of what unlocks it."""
-    from bot.comment_commands import ACTIONS
-    from bot.commands import ALIASES
+    from bot.stages.comment_commands import ACTIONS
+    from bot.procurement.commands import ALIASES
 
     opportunity = target.opportunity
     state = State(opportunity.state)

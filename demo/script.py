@@ -23,14 +23,14 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.demo_award import continue_after_bidding  # noqa: F401  (run_demo finds it: evaluation and the award)
-from bot.demo_payments import continue_after_award  # noqa: F401  (demo_award finds it: pay on pull)
-from bot.exports import COLUMNS, EXPORTS, write
-from bot.github import GitHubApp
+from demo.award import continue_after_bidding  # noqa: F401  (run_demo finds it: evaluation and the award)
+from demo.payments import continue_after_award  # noqa: F401  (demo_award finds it: pay on pull)
+from bot.stages.exports import COLUMNS, EXPORTS, write
+from bot.github.client import GitHubApp
 from bot.procurement.form import MilestoneSpec, OpportunityForm, render_opportunity_form
 from bot.runtime import build
 from bot.settings import Settings
-from bot.simulated_github import SimulatedGitHub
+from demo.github import SimulatedGitHub
 from storage.db import make_engine
 from storage.migrate import upgrade
 

@@ -22,17 +22,17 @@ from typing import Optional
 
 from sqlmodel import Session
 
-from bot import github_writes as gw
-from bot.config import ConfigError, RepoConfig
-from bot.context import Context
+from bot.github import requests as gw
+from bot.procurement.config import ConfigError, RepoConfig
+from bot.pipeline.context import Context
 from bot.messages import login as mention
 from bot.messages import render
-from bot.opportunities import audit, load_config, post, refresh_summary, set_state
-from bot.outcomes import Outcome, done, refuse
+from bot.stages.opportunities import audit, load_config, post, refresh_summary, set_state
+from bot.stages.outcomes import Outcome, done, refuse
 from bot.procurement import pull_requests as rules
 from bot.procurement.lifecycle import BEFORE_AWARD, State
-from bot.sender import Prepared
-from bot.target import Target
+from bot.pipeline.sender import Prepared
+from bot.stages.target import Target
 from storage import payments as ledger
 from storage import procurement as store
 from storage.tables import GitHubWrite, Opportunity, Payment, PullRequestLink

@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.intake import delivery_from
-from bot.routing import Router
+from bot.pipeline.delivery import delivery_from
+from bot.pipeline.routing import Router
 from storage import inbox
 from storage.db import ping, try_again, urgent
 from storage.inbox import NewDelivery

@@ -11,19 +11,19 @@ import sys
 from typing import Callable
 
 from bot.procurement.lifecycle import AWARD_REVIEW_LABEL, EVALUATION_LABEL
-from bot.simulated_github import BOT_LOGIN
+from demo.github import BOT_LOGIN
 
 
 def _bot_issue(p, label: str) -> int:
     """The number of the newest issue the app opened with `label`."""
-    from bot.demo import REPO
+    from demo.script import REPO
 
     issues = [i for i in p.sim.issues[REPO].values() if i["user"] == BOT_LOGIN and label in i["labels"]]
     return max(i["number"] for i in issues)
 
 
 def continue_after_bidding(p, number: int, say: Callable[[str], None]) -> None:
-    from bot.demo import REPO
+    from demo.script import REPO
 
     evaluation = _bot_issue(p, EVALUATION_LABEL)
     say(f"   The bot opened the evaluation issue #{evaluation}: every live proposal in full, with its receipt's SHA-256.")
@@ -51,6 +51,6 @@ def continue_after_bidding(p, number: int, say: Callable[[str], None]) -> None:
     p.comment(second_review, "officer-olivier", "/approve")
     say("   The contractor is assigned, the announcement posted, each other bidder told their own rank and score.")
 
-    after = getattr(sys.modules.get("bot.demo"), "continue_after_award", None)
+    after = getattr(sys.modules.get("demo.script"), "continue_after_award", None)
     if after is not None:
         after(p, number, say)

@@ -1,6 +1,6 @@
 """Named writes (rendered when sent) and what to do with GitHub's answers."""
 
-from bot import award_review, evaluation_issue, opportunities, payments
+from bot.stages import award_review, evaluation_issue, opportunities, payments
 
 PREPARERS = {
     opportunities.SUMMARY: opportunities.prepare_summary,

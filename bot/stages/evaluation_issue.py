@@ -19,14 +19,14 @@ from types import SimpleNamespace
 
 from sqlmodel import Session
 
-from bot import github_writes as gw
-from bot.context import Context
+from bot.github import requests as gw
+from bot.pipeline.context import Context
 from bot.messages import fit, render, render_one
-from bot.pages import SEPARATOR, page_write, paginate, split_text
+from bot.stages.pages import SEPARATOR, page_write, paginate, split_text
 from bot.procurement.lifecycle import EVALUATION_LABEL
 from bot.procurement.money import format_amount
 from bot.procurement.receipts import canonical
-from bot.sender import Prepared
+from bot.pipeline.sender import Prepared
 from storage import outbox
 from storage import procurement as store
 from storage.tables import GitHubWrite, Opportunity
@@ -117,7 +117,7 @@ def prepare(session: Session, write: GitHubWrite, body: dict, now: datetime) -> 
 
 def remember(session: Session, then: dict, answer) -> None:
     """GitHub numbered the evaluation issue: link it from the opportunity's summary."""
-    from bot.opportunities import SUMMARY
+    from bot.stages.opportunities import SUMMARY
 
     opportunity = store.opportunity(session, then["opportunity_id"])
     if opportunity is None or not isinstance(answer.data, dict):

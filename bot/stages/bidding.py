@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from bot import github_writes as gw
-from bot.opportunities import audit, bidders_of, cancel as cancel_opportunity, post, refresh_summary, set_state
-from bot.outcomes import Outcome, done, refuse
+from bot.github import requests as gw
+from bot.stages.opportunities import audit, bidders_of, cancel as cancel_opportunity, post, refresh_summary, set_state
+from bot.stages.outcomes import Outcome, done, refuse
 from bot.procurement import receipts
 from bot.procurement.dates import DateError, parse_deadline
 from bot.procurement.lifecycle import State, accepts_bids, can_cancel, can_extend
-from bot.target import Target
+from bot.stages.target import Target
 from bot.messages import render
 from storage import procurement as store
 from storage.tables import Proposal, ProposalVersion, Registration
@@ -162,7 +162,7 @@ def status(ctx, target: Target, cmd, comment: dict) -> Outcome:
 
 
 def help_(ctx, target: Target, cmd, comment: dict) -> Outcome:
-    from bot.help import commands_for
+    from bot.stages.help import commands_for
 
     login = comment["user"]["login"]
     return done(cmd, "help", rows=commands_for(ctx, target, login), where=target.kind)

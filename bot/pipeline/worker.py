@@ -22,13 +22,13 @@ from typing import Callable, Optional
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.config_store import ConfigStore
-from bot.context import Context
-from bot.github import GitHubError, GitHubReader
+from bot.stages.configuration import ConfigStore
+from bot.pipeline.context import Context
+from bot.github.client import GitHubError, GitHubReader
 from bot.logs import delivery_logger
-from bot.routing import Router
+from bot.pipeline.routing import Router
 from bot.settings import Settings
-from bot.turns import rest_while_intake_busy
+from bot.pipeline.pacing import rest_while_intake_busy
 from storage import inbox
 from storage.db import is_sqlite, redoable
 from storage.installations import installation_active, touch_installation
@@ -75,7 +75,7 @@ class Worker:
         self.github_call = github_call
         self.clock = clock
         self.name = name
-        self.yield_to = yield_to  # whether intake is busy (bot.turns)
+        self.yield_to = yield_to  # whether intake is busy (bot.pipeline.pacing)
         self.configs = ConfigStore(ttl=settings.config_ttl, clock=clock)
         # Redone from the inbox after a power cut: commits need not wait for the disk.
         self._work_engine = redoable(engine)

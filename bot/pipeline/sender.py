@@ -26,10 +26,10 @@ from typing import Any, Callable, Optional
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.github import Answer, GitHubError
+from bot.github.client import Answer, GitHubError
 from bot.messages import marker
 from bot.settings import Settings
-from bot.turns import rest_while_intake_busy
+from bot.pipeline.pacing import rest_while_intake_busy
 from storage import outbox
 from storage.db import durable, redoable
 from storage.tables import GitHubWrite, utcnow
@@ -101,7 +101,7 @@ class Sender:
         yield_to: Optional[Callable[[], bool]] = None,
     ):
         self.engine = engine
-        self.yield_to = yield_to  # whether intake is busy (bot.turns)
+        self.yield_to = yield_to  # whether intake is busy (bot.pipeline.pacing)
         self.settings = settings
         self.call = github_call
         self.preparers = preparers or {}
@@ -160,7 +160,7 @@ class Sender:
 
     def _batch_size(self) -> int:
         # Paced writes leave one at a time; unpaced ones may leave back to back,
-        # unless intake is busy: one at a time then, in short steps (bot.turns).
+        # unless intake is busy: one at a time then, in short steps (bot.pipeline.pacing).
         if self.settings.write_interval > 0 or (self.yield_to is not None and self.yield_to()):
             return 1
         return SEND_BATCH

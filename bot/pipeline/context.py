@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 from sqlmodel import Session
 
-from bot.github import GitHubReader
+from bot.github.client import GitHubReader
 from bot.settings import Settings
 from storage import outbox
 from storage.outbox import Write
@@ -29,7 +29,7 @@ class Context:
     now: datetime
     received_at: datetime
     log: logging.LoggerAdapter
-    configs: Any = None  # bot.config_store.ConfigStore
+    configs: Any = None  # bot.stages.configuration.ConfigStore
     queued: list[Write] = field(default_factory=list)
 
     def write(self, write: Write) -> None:
