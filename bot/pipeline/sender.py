@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.github.client import Answer, GitHubError
+from bot.github.requests import Prepared
 from bot.messages import marker
 from bot.settings import Settings
 from bot.pipeline.pacing import rest_while_intake_busy
@@ -44,13 +45,6 @@ IN_FLIGHT = "ambiguous: GitHub was asked to create this; look for its marker bef
 # Writes of one installation sent in one claim when they are not paced (write
 # interval 0): three transactions for the batch instead of one or two a write.
 SEND_BATCH = 20
-
-
-class Prepared:
-    """A write ready to send; `skip` when there is nothing left to do."""
-
-    def __init__(self, method: str = "", path: str = "", body: Any = None, skip: bool = False):
-        self.method, self.path, self.body, self.skip = method, path, body, skip
 
 
 class Call:
@@ -272,7 +266,10 @@ class Sender:
         if write.then:
             then = json.loads(write.then)
             follow = self.follows.get(then.get("op", ""))
-            if follow is not None:
+            if follow is None:
+                # Only a row written by another version of the bot can name none.
+                log.error("write %s names no known follow-up %r: GitHub's answer is not recorded", write.id, then.get("op"))
+            else:
                 follow(session, then, answer)
         outbox.mark_sent(session, installation, write, _summary(answer), now)
         log.info("write %s sent: %s %s -> %s", write.id, call.prepared.method, call.prepared.path, answer.status, extra=_fields(installation, write, call.prepared.path))

@@ -23,21 +23,19 @@ from typing import Optional
 
 from sqlmodel import Session
 
-from bot.github import requests as gw
+from bot.github.requests import FollowUp, Prepared, Rendered
 from bot.pipeline.context import Context
 from bot.messages import fit, render, render_one
+from bot.stages.effects import summary_write
 from bot.stages.pages import SEPARATOR, page_write, paginate
 from bot.procurement.lifecycle import AWARD_REVIEW_LABEL
 from bot.procurement.money import format_amount
 from bot.procurement.ranking import split_contract
-from bot.pipeline.sender import Prepared
 from bot.stages.standings import Standing, standings
 from storage import outbox
 from storage import procurement as store
 from storage.tables import AuditEvent, Award, GitHubWrite, Opportunity
 
-KIND = "award_review"
-CLOSING = "award_review_closing"
 RANKING_ROWS = 100
 HISTORY_ROWS = 150
 
@@ -157,9 +155,10 @@ def title(opportunity: Opportunity) -> str:
 def request(ctx: Context, opportunity: Opportunity, award: Award) -> None:
     count = len(paginate(blocks(ctx.session, award)))
     for page in range(count):
-        ctx.write(gw.named(opportunity.installation_id, KIND, f"{award.id}:{page}", award_id=award.id, page=page))
+        ctx.write(prepare.write(opportunity.installation_id, f"{award.id}:{page}", award_id=award.id, page=page))
 
 
+@Rendered.kind("award_review")
 def prepare(session: Session, write: GitHubWrite, body: dict, now: datetime) -> Prepared:
     award = store.award(session, body["award_id"])
     if award is None:
@@ -172,17 +171,16 @@ def prepare(session: Session, write: GitHubWrite, body: dict, now: datetime) -> 
         lambda: pages(session, award),
         title=title(opportunity),
         label=AWARD_REVIEW_LABEL,
-        then=json.dumps({"op": "remember_review_issue", "award_id": award.id, "at": now.isoformat()}),
+        then=json.dumps(remember.then(award_id=award.id, at=now.isoformat())),
     )
     if then:
         write.then = then
     return prepared
 
 
+@FollowUp.step("remember_review_issue")
 def remember(session: Session, then: dict, answer) -> None:
     """GitHub numbered the review issue: commands there now find the award; the summary links it."""
-    from bot.stages.opportunities import SUMMARY
-
     award = store.award(session, then["award_id"])
     if award is None or not isinstance(answer.data, dict):
         return
@@ -191,7 +189,7 @@ def remember(session: Session, then: dict, answer) -> None:
     store.save(session, award)
     opportunity = store.opportunity(session, award.opportunity_id)
     # The summary links the new issue; a summary edit already queued behind this write does it.
-    summary = gw.named(opportunity.installation_id, SUMMARY, str(opportunity.id), opportunity_id=opportunity.id)
+    summary = summary_write(opportunity)
     outbox.enqueue(session, summary, now=datetime.fromisoformat(then["at"]))
 
 
@@ -201,7 +199,7 @@ def remember(session: Session, then: dict, answer) -> None:
 def closing(installation_id: int, award: Award, why: str, note: bool = False) -> list:
     """The writes that close the review issue (`why`: approved, rejected or cancelled)."""
     steps = ("note", "close") if note else ("close",)
-    return [gw.named(installation_id, CLOSING, f"{award.id}:{step}", award_id=award.id, why=why, step=step) for step in steps]
+    return [prepare_closing.write(installation_id, f"{award.id}:{step}", award_id=award.id, why=why, step=step) for step in steps]
 
 
 def close(ctx: Context, installation_id: int, award: Award, why: str, note: bool = False) -> None:
@@ -209,6 +207,7 @@ def close(ctx: Context, installation_id: int, award: Award, why: str, note: bool
         ctx.write(write)
 
 
+@Rendered.kind("award_review_closing")
 def prepare_closing(session: Session, write: GitHubWrite, body: dict, now: datetime) -> Prepared:
     award = store.award(session, body["award_id"])
     if award is None or award.review_issue_number is None:

@@ -6,7 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from bot.github import requests as gw
-from bot.stages.opportunities import audit, bidders_of, cancel as cancel_opportunity, post, refresh_summary, set_state
+from bot.stages.effects import audit, bidders_of, post, refresh_summary, set_state
+from bot.stages.opportunities import cancel as cancel_opportunity
 from bot.stages.outcomes import Outcome, done, refuse
 from bot.procurement import receipts
 from bot.procurement.dates import DateError, parse_deadline

@@ -15,7 +15,7 @@ from bot.procurement.commands import Command, parse_commands
 from bot.procurement.config import ConfigError
 from bot.pipeline.context import Context
 from bot.messages import render
-from bot.stages.opportunities import audit, load_config
+from bot.stages.effects import audit, load_config
 from bot.stages.outcomes import Outcome, refuse
 from bot.stages.people import People
 from bot.stages.target import Target

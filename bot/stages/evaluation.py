@@ -15,7 +15,7 @@ from bot.stages import award_review, evaluation_issue
 from bot.github import requests as gw
 from bot.pipeline.context import Context
 from bot.messages import render
-from bot.stages.opportunities import audit, post, refresh_summary, set_state
+from bot.stages.effects import audit, post, refresh_summary, set_state
 from bot.stages.outcomes import Outcome, done, refuse
 from bot.procurement.lifecycle import State
 from bot.procurement.ranking import split_contract

@@ -19,20 +19,18 @@ from types import SimpleNamespace
 
 from sqlmodel import Session
 
-from bot.github import requests as gw
+from bot.github.requests import FollowUp, Prepared, Rendered
 from bot.pipeline.context import Context
 from bot.messages import fit, render, render_one
+from bot.stages.effects import summary_write
 from bot.stages.pages import SEPARATOR, page_write, paginate, split_text
 from bot.procurement.lifecycle import EVALUATION_LABEL
 from bot.procurement.money import format_amount
 from bot.procurement.receipts import canonical
-from bot.pipeline.sender import Prepared
 from storage import outbox
 from storage import procurement as store
 from storage.tables import GitHubWrite, Opportunity
 
-KIND = "evaluation_issue"
-CLOSING = "evaluation_closing"
 # Proposals per overview table (a table cannot be cut between pages).
 OVERVIEW_ROWS = 100
 # A proposal text longer than this is shown in parts (the hash covers them joined).
@@ -93,9 +91,10 @@ def request(ctx: Context, opportunity: Opportunity) -> None:
     """Queues the issue and its continuation pages."""
     count = len(paginate(blocks(ctx.session, opportunity)))
     for page in range(count):
-        ctx.write(gw.named(opportunity.installation_id, KIND, f"{opportunity.id}:{page}", opportunity_id=opportunity.id, page=page))
+        ctx.write(prepare.write(opportunity.installation_id, f"{opportunity.id}:{page}", opportunity_id=opportunity.id, page=page))
 
 
+@Rendered.kind("evaluation_issue")
 def prepare(session: Session, write: GitHubWrite, body: dict, now: datetime) -> Prepared:
     opportunity = store.opportunity(session, body["opportunity_id"])
     if opportunity is None:
@@ -108,17 +107,16 @@ def prepare(session: Session, write: GitHubWrite, body: dict, now: datetime) -> 
         lambda: pages(session, opportunity),
         title=title(opportunity),
         label=EVALUATION_LABEL,
-        then=json.dumps({"op": "remember_evaluation_issue", "opportunity_id": opportunity.id, "at": now.isoformat()}),
+        then=json.dumps(remember.then(opportunity_id=opportunity.id, at=now.isoformat())),
     )
     if then:
         write.then = then
     return prepared
 
 
+@FollowUp.step("remember_evaluation_issue")
 def remember(session: Session, then: dict, answer) -> None:
     """GitHub numbered the evaluation issue: link it from the opportunity's summary."""
-    from bot.stages.opportunities import SUMMARY
-
     opportunity = store.opportunity(session, then["opportunity_id"])
     if opportunity is None or not isinstance(answer.data, dict):
         return
@@ -126,7 +124,7 @@ def remember(session: Session, then: dict, answer) -> None:
     opportunity.evaluation_issue_url = answer.data.get("html_url")
     store.save(session, opportunity)
     # The summary links the new issue; a summary edit already queued behind this write does it.
-    summary = gw.named(opportunity.installation_id, SUMMARY, str(opportunity.id), opportunity_id=opportunity.id)
+    summary = summary_write(opportunity)
     outbox.enqueue(session, summary, now=datetime.fromisoformat(then["at"]))
 
 
@@ -136,9 +134,10 @@ def remember(session: Session, then: dict, answer) -> None:
 def close(ctx: Context, opportunity: Opportunity, why: str) -> None:
     """`why`: approved or cancelled. A note on the issue, then the issue closed."""
     for step in ("note", "close"):
-        ctx.write(gw.named(opportunity.installation_id, CLOSING, f"{opportunity.id}:{step}", opportunity_id=opportunity.id, why=why, step=step))
+        ctx.write(prepare_closing.write(opportunity.installation_id, f"{opportunity.id}:{step}", opportunity_id=opportunity.id, why=why, step=step))
 
 
+@Rendered.kind("evaluation_closing")
 def prepare_closing(session: Session, write: GitHubWrite, body: dict, now: datetime) -> Prepared:
     opportunity = store.opportunity(session, body["opportunity_id"])
     if opportunity is None or opportunity.evaluation_issue_number is None:

@@ -1,20 +1,11 @@
-"""Named writes (rendered when sent) and what to do with GitHub's answers."""
+"""Every write rendered when sent, and every follow-up of GitHub's answers, by name.
 
-from bot.stages import award_review, evaluation_issue, opportunities, payments
+Importing the stages registers them (`bot.github.requests.Rendered` and
+`FollowUp`); the composition root hands these two tables to the sender.
+"""
 
-PREPARERS = {
-    opportunities.SUMMARY: opportunities.prepare_summary,
-    evaluation_issue.KIND: evaluation_issue.prepare,
-    evaluation_issue.CLOSING: evaluation_issue.prepare_closing,
-    award_review.KIND: award_review.prepare,
-    award_review.CLOSING: award_review.prepare_closing,
-    payments.PULL_REQUEST_COMMENT: payments.prepare_pull_request_comment,
-}
+from bot.github.requests import FollowUp, Rendered
+from bot.stages import award_review, effects, evaluation_issue, payments  # noqa: F401  (they register)
 
-FOLLOWS = {
-    "remember_summary": opportunities.remember_summary,
-    "remember_problems": opportunities.remember_problems,
-    "remember_evaluation_issue": evaluation_issue.remember,
-    "remember_review_issue": award_review.remember,
-    "remember_pull_request_comment": payments.remember_pull_request_comment,
-}
+PREPARERS = Rendered.registry
+FOLLOWS = FollowUp.registry

@@ -13,92 +13,29 @@ from typing import Any, Optional
 from sqlmodel import Session
 
 from bot.github import requests as gw
-from bot.procurement.config import ConfigError, RepoConfig
-from bot.pipeline.context import Context
 from bot.messages import render
-from bot.stages.people import People
+from bot.pipeline.context import Context
+from bot.procurement.config import ConfigError, RepoConfig
 from bot.procurement.form import OpportunityForm, parse_opportunity_form
 from bot.procurement.lifecycle import State, can_edit_terms
-from bot.pipeline.sender import Prepared
+from bot.stages import evaluation
+from bot.stages.effects import (
+    actor,
+    audit,
+    bidders_of,
+    config_or_none,
+    issue_of,
+    issuers_of,
+    load_config,
+    post,
+    refresh_summary,
+    remember_problems,
+    review_repository_private,
+    set_state,
+)
+from bot.stages.people import People
 from storage import procurement as store
-from storage.tables import GitHubWrite, Opportunity
-
-SUMMARY = "summary"
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def load_config(ctx: Context, repository: Optional[str] = None) -> RepoConfig:
-    return ctx.configs.load(ctx.session, ctx.github, repository or ctx.repository)
-
-
-def issue_of(ctx: Context) -> dict:
-    return ctx.payload.get("issue") or {}
-
-
-def actor(ctx: Context) -> str:
-    return ctx.sender.get("login", "")
-
-
-def audit(ctx: Context, opportunity: Optional[Opportunity], kind: str, url: Optional[str] = None, who: Optional[str] = None, **detail: Any) -> None:
-    store.record(
-        ctx.session,
-        kind=kind,
-        actor=who or actor(ctx) or "devex-bot",
-        opportunity_id=opportunity.id if opportunity else None,
-        at=ctx.now,
-        delivery_id=ctx.delivery_id,
-        url=url,
-        **detail,
-    )
-
-
-def post(ctx: Context, opportunity: Opportunity, body: str, then: Optional[dict] = None) -> None:
-    ctx.write(gw.comment(opportunity.installation_id, opportunity.repository, opportunity.issue_number, body, then))
-
-
-def refresh_summary(ctx: Context, opportunity: Opportunity) -> None:
-    ctx.write(gw.named(opportunity.installation_id, SUMMARY, str(opportunity.id), opportunity_id=opportunity.id))
-
-
-def set_state(ctx: Context, opportunity: Opportunity, new: State, **detail: Any) -> None:
-    """Moves an opportunity, relabels its issue, records the change."""
-    old = opportunity.state
-    if old == new.value:
-        return
-    opportunity.state = new.value
-    opportunity.updated_at = ctx.now
-    store.save(ctx.session, opportunity)
-    if old:
-        ctx.write(gw.remove_label(opportunity.installation_id, opportunity.repository, opportunity.issue_number, State(old).label))
-    ctx.write(gw.add_labels(opportunity.installation_id, opportunity.repository, opportunity.issue_number, [new.label]))
-    audit(ctx, opportunity, "state_changed", **{"from": old, "to": new.value}, **detail)
-
-
-def issuers_of(opportunity: Opportunity, config: RepoConfig) -> list[str]:
-    """Whom to tell about the opportunity: its author and the listed issuers."""
-    seen, names = set(), []
-    for login in [opportunity.author, *config.issuer_logins]:
-        if login and login.lower() not in seen:
-            seen.add(login.lower())
-            names.append(login)
-    return names
-
-
-def bidders_of(session: Session, opportunity: Opportunity, live_only: bool = True) -> list[str]:
-    return [p.bidder for p in store.proposals(session, opportunity.id, live_only=live_only)]
-
-
-def review_repository_private(ctx: Context, config: RepoConfig) -> Optional[bool]:
-    """Whether proposals published at the deadline stay private: asked of GitHub."""
-    target = config.review_repository or ctx.repository
-    if target == ctx.repository and "private" in (ctx.payload.get("repository") or {}):
-        return bool(ctx.payload["repository"]["private"])
-    if ctx.github is None:
-        return None
-    return ctx.github.repository_private(target)
-
+from storage.tables import Opportunity
 
 # ---------------------------------------------------------------- validation
 
@@ -129,7 +66,7 @@ def _problems_message(ctx: Context, opportunity: Opportunity, problems, config: 
     if opportunity.problems_comment_id:
         ctx.write(gw.edit_comment(opportunity.installation_id, opportunity.repository, opportunity.problems_comment_id, body))
     else:
-        post(ctx, opportunity, body, then={"op": "remember_problems", "opportunity_id": opportunity.id})
+        post(ctx, opportunity, body, then=remember_problems.then(opportunity_id=opportunity.id))
 
 
 def validate(ctx: Context, *, labelled: bool, quiet: bool = False) -> None:
@@ -231,8 +168,6 @@ def validate(ctx: Context, *, labelled: bool, quiet: bool = False) -> None:
 
 def close_bidding(ctx: Context, opportunity: Opportunity) -> None:
     """The deadline passed: evaluation, with the proposals published to the evaluators."""
-    from bot.stages import evaluation  # the evaluation issue belongs to evaluation
-
     if opportunity.state != State.OPEN.value or opportunity.deadline is None or opportunity.deadline > ctx.now:
         return
     live = store.live_count(ctx.session, opportunity.id)
@@ -247,16 +182,7 @@ def close_bidding(ctx: Context, opportunity: Opportunity) -> None:
     refresh_summary(ctx, opportunity)
 
 
-def config_or_none(ctx: Context) -> Optional[RepoConfig]:
-    try:
-        return load_config(ctx)
-    except ConfigError:
-        return None
-
-
 def cancel(ctx: Context, opportunity: Opportunity, reason: str, who: str) -> None:
-    from bot.stages import evaluation
-
     bidders = bidders_of(ctx.session, opportunity)
     set_state(ctx, opportunity, State.CANCELLED, who=who, reason=reason)
     evaluation.withdraw_pending_award(ctx, opportunity, "cancelled")
@@ -285,32 +211,3 @@ def issue_closed(ctx: Context) -> None:
     cancel(ctx, opportunity, "", actor(ctx))
 
 
-# ---------------------------------------------------------------- the summary comment
-
-
-def prepare_summary(session: Session, write: GitHubWrite, body: dict, now: datetime) -> Prepared:
-    """Renders the summary from the current state when the write is sent."""
-    from bot.stages.summary import summary_body
-
-    opportunity = store.opportunity(session, body["opportunity_id"])
-    if opportunity is None:
-        return Prepared(skip=True)
-    text = summary_body(session, opportunity, now)
-    if opportunity.summary_comment_id:
-        return Prepared("PATCH", f"/repos/{opportunity.repository}/issues/comments/{opportunity.summary_comment_id}", {"body": text})
-    write.then = '{"op": "remember_summary", "opportunity_id": %d}' % opportunity.id
-    return Prepared("POST", f"/repos/{opportunity.repository}/issues/{opportunity.issue_number}/comments", {"body": text})
-
-
-def remember_summary(session: Session, then: dict, answer) -> None:
-    opportunity = store.opportunity(session, then["opportunity_id"])
-    if opportunity is not None and isinstance(answer.data, dict):
-        opportunity.summary_comment_id = answer.data.get("id")
-        store.save(session, opportunity)
-
-
-def remember_problems(session: Session, then: dict, answer) -> None:
-    opportunity = store.opportunity(session, then["opportunity_id"])
-    if opportunity is not None and isinstance(answer.data, dict):
-        opportunity.problems_comment_id = answer.data.get("id")
-        store.save(session, opportunity)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from bot.messages import GITHUB_BODY_LIMIT
-from bot.pipeline.sender import Prepared
+from bot.github.requests import Prepared
 
 # Room kept on every page for the hidden markers.
 PAGE_LIMIT = GITHUB_BODY_LIMIT - 1_500

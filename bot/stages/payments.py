@@ -15,6 +15,8 @@ is sent.
 
 from __future__ import annotations
 
+import json
+
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,21 +25,20 @@ from typing import Optional
 from sqlmodel import Session
 
 from bot.github import requests as gw
+from bot.github.requests import FollowUp, Prepared, Rendered
 from bot.procurement.config import ConfigError, RepoConfig
 from bot.pipeline.context import Context
 from bot.messages import login as mention
 from bot.messages import render
-from bot.stages.opportunities import audit, load_config, post, refresh_summary, set_state
+from bot.stages.effects import audit, load_config, post, refresh_summary, set_state
 from bot.stages.outcomes import Outcome, done, refuse
 from bot.procurement import pull_requests as rules
 from bot.procurement.lifecycle import BEFORE_AWARD, State
-from bot.pipeline.sender import Prepared
 from bot.stages.target import Target
 from storage import payments as ledger
 from storage import procurement as store
 from storage.tables import GitHubWrite, Opportunity, Payment, PullRequestLink
 
-PULL_REQUEST_COMMENT = "pull_request_comment"
 REFERENCE_LIMIT = 200
 TEAM_NAME = re.compile(r"[^A-Za-z0-9._/-]")
 
@@ -137,9 +138,10 @@ def _say(ctx: Context, pr: PullRequest, link: PullRequestLink, **values) -> None
     for key, default in (("milestones", []), ("payment", None), ("completed", False), ("terms_days", None), ("config_invalid", False)):
         values.setdefault(key, default)
     text = render("pull_request", mark=f"pull-request:{pr.repository}#{pr.number}", author=pr.author, **values)
-    ctx.write(gw.named(ctx.installation_id, PULL_REQUEST_COMMENT, f"{link.id}:{ctx.delivery_id}", link_id=link.id, text=text))
+    ctx.write(prepare_pull_request_comment.write(ctx.installation_id, f"{link.id}:{ctx.delivery_id}", link_id=link.id, text=text))
 
 
+@Rendered.kind("pull_request_comment")
 def prepare_pull_request_comment(session: Session, write: GitHubWrite, body: dict, now: datetime) -> Prepared:
     """Edits the pull request's one comment, or creates it the first time."""
     link = ledger.link(session, body["link_id"])
@@ -147,10 +149,11 @@ def prepare_pull_request_comment(session: Session, write: GitHubWrite, body: dic
         return Prepared(skip=True)
     if link.comment_id:
         return Prepared("PATCH", f"/repos/{link.repository}/issues/comments/{link.comment_id}", {"body": body["text"]})
-    write.then = '{"op": "remember_pull_request_comment", "link_id": %d}' % link.id
+    write.then = json.dumps(remember_pull_request_comment.then(link_id=link.id))
     return Prepared("POST", f"/repos/{link.repository}/issues/{link.number}/comments", {"body": body["text"]})
 
 
+@FollowUp.step("remember_pull_request_comment")
 def remember_pull_request_comment(session: Session, then: dict, answer) -> None:
     link = ledger.link(session, then["link_id"])
     if link is not None and isinstance(answer.data, dict) and answer.data.get("id"):
