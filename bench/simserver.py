@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from bot.simulated_github import SimulatedGitHub
+from demo.github import SimulatedGitHub
 
 NUMBER = re.compile(r"/\d+(?=/|$)")
 

@@ -123,7 +123,7 @@ def cmd_receive(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from demo.script import run_demo
 
     return run_demo(Path(args.database), Path(args.out))
 

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.settings import Settings
-from bot.simulated_github import SimulatedGitHub
+from demo.github import SimulatedGitHub
 from storage.db import make_engine
 from storage.migrate import upgrade
 
@@ -241,7 +241,7 @@ class Harness:
         return self.sim.issue_comments(REPO, number)
 
     def bot_comments(self, number: int) -> list[str]:
-        from bot.simulated_github import BOT_LOGIN
+        from demo.github import BOT_LOGIN
 
         return [c["body"] for c in self.thread(number) if c["user"] == BOT_LOGIN]
 

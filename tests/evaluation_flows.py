@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timezone
 from typing import Optional
 
-from bot.simulated_github import BOT_LOGIN
+from demo.github import BOT_LOGIN
 from tests.conftest import REPO
 from tests.flows import SHA256, bid, open_opportunity, register
 

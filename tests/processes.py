@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.simulated_github import BOT_LOGIN, SimulatedGitHub
+from demo.github import BOT_LOGIN, SimulatedGitHub
 from tests.conftest import APP_ID, INSTALLATION, PG_ADMIN_URL, REPO, SECRET, _pg_available, sign
 
 ROOT = Path(__file__).resolve().parent.parent

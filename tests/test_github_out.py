@@ -11,7 +11,7 @@ import pytest
 import respx
 from sqlmodel import Session, select
 
-import bot.simulated_github
+import demo.github.auth
 from bot import github_writes as gw
 from bot.github import GitHubError
 from bot.runtime import build, github_for
@@ -44,7 +44,7 @@ def shift_wall_clock(monkeypatch, delta: timedelta) -> None:
             return real.now(tz) + delta
 
     monkeypatch.setattr(githubkit.cache.mem_cache, "datetime", Shifted)
-    monkeypatch.setattr(bot.simulated_github, "datetime", Shifted)
+    monkeypatch.setattr(demo.github.auth, "datetime", Shifted)
 
 
 # ------------------------------------------------------------------ tokens

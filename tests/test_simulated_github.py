@@ -22,7 +22,7 @@ from githubkit.exception import (
 )
 from githubkit.webhooks import parse_obj
 
-from bot.simulated_github import BOT_LOGIN, SimulatedGitHub
+from demo.github import BOT_LOGIN, SimulatedGitHub
 
 API = "https://api.github.test"
 APP_ID = 4242

@@ -1,11 +1,9 @@
-"""`devex-bot demo`: a whole procurement on a local SQLite file, GitHub simulated.
+"""The stage every chapter of `devex-bot demo` plays on: the repository, the clock, the app, the people's actions.
 
 Every step is a signed webhook delivered to the real app (`POST /webhooks`),
 stored, handled by the worker, and answered through the outbox to a simulated
 GitHub (which, like GitHub, sends webhooks for the app's own actions back).
 Time is a clock the demo moves, so deadlines and due dates pass in seconds.
-At the end it prints each issue thread as GitHub would show it and writes the
-exports.
 """
 
 from __future__ import annotations
@@ -15,7 +13,8 @@ import hashlib
 import hmac
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
@@ -23,14 +22,12 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.demo_award import continue_after_bidding  # noqa: F401  (run_demo finds it: evaluation and the award)
-from bot.demo_payments import continue_after_award  # noqa: F401  (demo_award finds it: pay on pull)
-from bot.exports import COLUMNS, EXPORTS, write
 from bot.github import GitHubApp
+from bot.procurement.dates import parse_deadline
 from bot.procurement.form import MilestoneSpec, OpportunityForm, render_opportunity_form
 from bot.runtime import build
 from bot.settings import Settings
-from bot.simulated_github import SimulatedGitHub
+from demo.github import SimulatedGitHub
 from storage.db import make_engine
 from storage.migrate import upgrade
 
@@ -130,12 +127,8 @@ class Procurement:
         return bot[-1]["body"] if bot else ""
 
 
-def _form(value: str, deadline: str, milestones: list[tuple[str, str]]) -> str:
-    from decimal import Decimal
-
-    from bot.procurement.dates import parse_deadline
-    from datetime import time
-
+def opportunity_form(value: str, deadline: str, milestones: list[tuple[str, str]]) -> str:
+    """The body of the demo's opportunity issue, as the issue form renders it."""
     return render_opportunity_form(
         OpportunityForm(
             value=Decimal(value),
@@ -147,56 +140,3 @@ def _form(value: str, deadline: str, milestones: list[tuple[str, str]]) -> str:
             skills="Accessibility, JavaScript",
         )
     )
-
-
-def run_demo(database: Path, out: Path, say: Callable[[str], None] = print) -> int:
-    p = Procurement(database, say)
-    sim = p.sim
-    say("devex-bot demo: a whole procurement, from label to payment, GitHub simulated.\n")
-
-    say("1. A product manager posts an opportunity with a mistake in it.")
-    broken = sim.open_issue(REPO, "Accessible date fields on the benefits form", _form("9500.00", "2026-11-16", [("Design", "4500.00"), ("Build", "5000.00")]).replace("9,500.00", "12,500.00"), "pm-priya")
-    number = broken["number"]
-    p.act("label `opportunity`", sim.human_label(REPO, number, "pm-priya", "opportunity"))
-    say("   She fixes the value.")
-    p.act("edit the issue", sim.human_edit_issue(REPO, number, "pm-priya", _form("9500.00", "2026-11-16", [("Design", "4500.00"), ("Build", "5000.00")])))
-
-    say("\n2. Three bidders register and bid (sealed: each /bid is recorded, removed, and receipted).")
-    for login in ("dev-dana", "studio-sam", "coder-chen"):
-        p.comment(number, login, "/register")
-    p.comment(number, "dev-dana", "/bid 9,200.00\nI audit the fields with NVDA, then rebuild them on the GC design system.")
-    p.comment(number, "studio-sam", "/soumission 8 900,00 $\nNous refaisons les champs avec le système de design, tests axe inclus.")
-    p.comment(number, "coder-chen", "/bid 9999\nEverything, fast.")
-    say("   (refused: over the value)")
-    p.comment(number, "dev-dana", "/bid 8,750.00\nI audit the fields with NVDA and VoiceOver, rebuild them on the GC design system, and add axe tests to CI.")
-    say("   (Dana bids again: her proposal is replaced, both versions kept)")
-    p.comment(number, "coder-chen", "/bid 9000\nA quick rebuild.")
-    p.comment(number, "coder-chen", "/withdraw")
-    p.comment(number, "visitor-vic", "/status")
-
-    say("\n3. The deadline passes; the scheduler closes bidding with no webhook arriving.")
-    p.wait_until(datetime(2026, 11, 16, 19, 0, 5, tzinfo=timezone.utc))
-
-    continue_demo = globals().get("continue_after_bidding")
-    if continue_demo is not None:
-        continue_demo(p, number, say)
-
-    say("\n" + "=" * 72)
-    say("The issue threads, as GitHub shows them:\n")
-    for issue_number in sorted(sim.issues[REPO]):
-        say(sim.render_thread(REPO, issue_number))
-
-    out.mkdir(parents=True, exist_ok=True)
-    from sqlmodel import Session
-
-    with Session(p.engine) as session:
-        for name, rows_of in EXPORTS.items():
-            # The demo's clock, not the wall clock, says which payments are overdue.
-            rows = rows_of(session, p.clock()) if name == "payments" else rows_of(session)
-            for fmt in ("csv", "json"):
-                path = out / f"{name}.{fmt}"
-                with open(path, "w", newline="", encoding="utf-8") as handle:
-                    write(rows, fmt, handle, COLUMNS[name])
-            say(f"wrote {out / name}.csv and .json ({len(rows)} rows)")
-    say(f"\nThe database is {database}; GitHub received {len(sim.requests)} requests ({sum(sim.token_requests.values())} token request).")
-    return 0
