@@ -1,30 +1,22 @@
-"""`devex-bot demo`, after bidding closes: scores, a rejected recommendation, an approved one.
-
-`bot.demo` calls `continue_after_bidding` once the deadline has passed; this
-goes on through evaluation and the award, then hands over to
-`continue_after_award` when a later part of the demo defines one.
-"""
+"""`devex-bot demo`, chapters 4 to 6, after bidding closes: scores, a rejected recommendation, an approved one."""
 
 from __future__ import annotations
 
-import sys
 from typing import Callable
 
 from bot.procurement.lifecycle import AWARD_REVIEW_LABEL, EVALUATION_LABEL
 from demo.github import BOT_LOGIN
+from demo.scene import REPO, Procurement
 
 
-def _bot_issue(p, label: str) -> int:
+def _bot_issue(p: Procurement, label: str) -> int:
     """The number of the newest issue the app opened with `label`."""
-    from demo.script import REPO
-
     issues = [i for i in p.sim.issues[REPO].values() if i["user"] == BOT_LOGIN and label in i["labels"]]
     return max(i["number"] for i in issues)
 
 
-def continue_after_bidding(p, number: int, say: Callable[[str], None]) -> None:
-    from demo.script import REPO
-
+def evaluate_and_award(p: Procurement, number: int, say: Callable[[str], None]) -> None:
+    """Plays chapters 4 to 6 on the opportunity `number`, once bidding has closed."""
     evaluation = _bot_issue(p, EVALUATION_LABEL)
     say(f"   The bot opened the evaluation issue #{evaluation}: every live proposal in full, with its receipt's SHA-256.")
 
@@ -50,7 +42,3 @@ def continue_after_bidding(p, number: int, say: Callable[[str], None]) -> None:
     second_review = _bot_issue(p, AWARD_REVIEW_LABEL)
     p.comment(second_review, "officer-olivier", "/approve")
     say("   The contractor is assigned, the announcement posted, each other bidder told their own rank and score.")
-
-    after = getattr(sys.modules.get("demo.script"), "continue_after_award", None)
-    if after is not None:
-        after(p, number, say)

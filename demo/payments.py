@@ -1,23 +1,20 @@
-"""`devex-bot demo`, after the award: pay on pull, /paid, an overdue payment, the completed opportunity.
-
-`bot.demo_award` calls `continue_after_award` once the award is approved.
-"""
+"""`devex-bot demo`, chapters 7 to 11, after the award: pay on pull, /paid, an overdue payment, the completed opportunity."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Callable
 
+from demo.scene import REPO, Procurement
 
-def _newest(p) -> int:
-    from demo.script import REPO
 
+def _newest(p: Procurement) -> int:
+    """The number of the newest issue or pull request."""
     return max(p.sim.issues[REPO])
 
 
-def continue_after_award(p, number: int, say: Callable[[str], None]) -> None:
-    from demo.script import REPO
-
+def pay_on_pull(p: Procurement, number: int, say: Callable[[str], None]) -> None:
+    """Plays chapters 7 to 11 on the opportunity `number`, once its award is approved."""
     sim = p.sim
     say("\n7. Pull requests name the opportunity; the bot says on each what merging it would pay.")
     p.wait_until(datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc))

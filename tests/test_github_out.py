@@ -11,7 +11,7 @@ import pytest
 import respx
 from sqlmodel import Session, select
 
-import demo.github
+import demo.github.auth
 from bot.github import requests as gw
 from bot.github.client import GitHubError
 from bot.runtime import build, github_for
@@ -44,7 +44,7 @@ def shift_wall_clock(monkeypatch, delta: timedelta) -> None:
             return real.now(tz) + delta
 
     monkeypatch.setattr(githubkit.cache.mem_cache, "datetime", Shifted)
-    monkeypatch.setattr(demo.github, "datetime", Shifted)
+    monkeypatch.setattr(demo.github.auth, "datetime", Shifted)
 
 
 # ------------------------------------------------------------------ tokens
