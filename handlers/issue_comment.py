@@ -1,7 +1,7 @@
 """`issue_comment.created`: comment commands. Edited and deleted comments are not commands."""
 
 from bot.stages.comment_commands import comment_created
-from bot.procurement.commands import is_bot
+from bot.github.users import is_bot
 from bot.pipeline.context import Context
 from bot.pipeline.routing import Router
 

@@ -1,6 +1,7 @@
 """`issues`: labelled, opened, edited, unlabelled, closed."""
 
 from bot.stages import opportunities
+from bot.github.users import is_bot
 from bot.pipeline.context import Context
 from bot.procurement.lifecycle import LABEL_PREFIX
 from bot.pipeline.routing import Router
@@ -10,8 +11,7 @@ router = Router()
 
 def _human(payload: dict) -> bool:
     """The app's own label changes and edits come back as webhooks: skip them early."""
-    sender = payload.get("sender") or {}
-    return sender.get("type") != "Bot" and not str(sender.get("login", "")).endswith("[bot]")
+    return not is_bot(payload.get("sender") or {})
 
 
 def _not_state_label(payload: dict) -> bool:

@@ -6,22 +6,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.procurement.commands import (
-    ALIASES,
-    ARGS_TYPES,
+from bot.github.users import is_bot
+from bot.procurement.command_args import (
     COMMAND_ERROR_CODES,
     AwardArgs,
     BidArgs,
-    Command,
     ExtendArgs,
     NoArgs,
     PaidArgs,
     ReasonArgs,
     ScoreArgs,
-    is_bot,
-    parse_commands,
-    render_command,
 )
+from bot.procurement.commands import Command, render_command
+from bot.stages.command_table import ALIASES, ARGS_TYPES, parse_commands
 
 NBSP = "\u00a0"
 

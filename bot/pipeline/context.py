@@ -10,6 +10,7 @@ from typing import Any, Optional
 from sqlmodel import Session
 
 from bot.github.client import GitHubReader
+from bot.github.timestamps import parse_timestamp
 from bot.settings import Settings
 from storage import outbox
 from storage.outbox import Write
@@ -36,6 +37,14 @@ class Context:
         """Queues a GitHub write; it commits with this delivery's effects."""
         self.queued.append(write)
         outbox.enqueue(self.session, write, delivery_id=self.delivery_id, now=self.now)
+
+    @property
+    def written_at(self) -> datetime:
+        """When GitHub recorded what this delivery tells (a comment's `created_at`),
+        else when the delivery was received: the time that counts against a deadline."""
+        comment = self.payload.get("comment")
+        written = parse_timestamp(comment.get("created_at")) if isinstance(comment, dict) else None
+        return written or self.received_at
 
     @property
     def sender(self) -> dict:

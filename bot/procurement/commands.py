@@ -14,7 +14,8 @@ Parsing never raises. A recognised command whose arguments are missing or
 unreadable comes back with ``error`` set to a stable code (and
 ``error_params``) and ``args`` set to ``None``; the handler answers with the
 message ``templates/`` holds for that code. A valid command has ``error``
-``None`` and ``args`` of the type :data:`ARGS_TYPES` names for it.
+``None`` and ``args`` of the type the command table names for it
+(``bot.stages.command_table``: the one place a command is defined).
 """
 
 from __future__ import annotations
@@ -22,93 +23,20 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Mapping
 
-from bot.procurement.money import AmountError, format_amount, parse_amount
 from bot.procurement import markdown
-
-__all__ = [
-    "ALIASES",
-    "ARGS_TYPES",
-    "COMMAND_ERROR_CODES",
-    "COMMAND_NAMES",
-    "AwardArgs",
-    "BidArgs",
-    "Command",
-    "CommandArgs",
-    "ExtendArgs",
-    "NoArgs",
-    "PaidArgs",
-    "ReasonArgs",
-    "ScoreArgs",
-    "is_bot",
-    "parse_commands",
-    "render_command",
-]
-
-
-# --- argument types, one per shape of command ------------------------------
-
-
-@dataclass(frozen=True)
-class NoArgs:
-    """``/help``, ``/status``, ``/register``, ``/withdraw``, ``/approve``.
-
-    Text after the name is ignored (``/approve LGTM`` approves).
-    """
-
-
-@dataclass(frozen=True)
-class BidArgs:
-    """``/bid AMOUNT`` then the proposal: the rest of the line and comment."""
-
-    amount: Decimal
-    proposal: str
-
-
-@dataclass(frozen=True)
-class ScoreArgs:
-    """``/score @user N [NOTE]``: N is 0 to 100 (``85`` or ``85/100``)."""
-
-    user: str
-    score: int
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class AwardArgs:
-    """``/award @user [REASON]``."""
-
-    user: str
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class ExtendArgs:
-    """``/extend DATE``: the date as typed; the handler reads it with the
-    repository's time zone (``bot.procurement.dates.parse_deadline``)."""
-
-    date_text: str
-
-
-@dataclass(frozen=True)
-class ReasonArgs:
-    """``/cancel REASON``, ``/reject REASON``, ``/terminate REASON``."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class PaidArgs:
-    """``/paid PAYMENT_ID REFERENCE``: the id as ``12`` or ``#12``."""
-
-    payment_id: int
-    reference: str
-
-
-CommandArgs = NoArgs | BidArgs | ScoreArgs | AwardArgs | ExtendArgs | ReasonArgs | PaidArgs
-
+from bot.procurement.command_args import (
+    READERS,
+    AwardArgs,
+    BidArgs,
+    CommandArgs,
+    ExtendArgs,
+    PaidArgs,
+    ReasonArgs,
+    ScoreArgs,
+)
+from bot.procurement.money import format_amount
 
 @dataclass(frozen=True)
 class Command:
@@ -126,66 +54,6 @@ class Command:
     error: str | None = None
     error_params: dict[str, Any] = field(default_factory=dict)
 
-
-# --- names ------------------------------------------------------------------
-
-#: Canonical English name -> the names that also invoke it (French, with and
-#: without accents).
-ALIASES: Mapping[str, tuple[str, ...]] = {
-    "help": ("aide",),
-    "status": ("statut",),
-    "register": ("inscription",),
-    "bid": ("soumission",),
-    "withdraw": ("retirer",),
-    "extend": ("prolonger",),
-    "cancel": ("annuler",),
-    "score": ("note",),
-    "award": ("attribuer",),
-    "approve": ("approuver",),
-    "reject": ("rejeter",),
-    "paid": ("paye", "payé"),
-    "terminate": ("resilier", "résilier"),
-}
-
-COMMAND_NAMES: tuple[str, ...] = tuple(ALIASES)
-
-_CANONICAL: dict[str, str] = {
-    alias: name for name, aliases in ALIASES.items() for alias in (name, *aliases)
-}
-
-#: The argument type of each valid command.
-ARGS_TYPES: Mapping[str, type] = {
-    "help": NoArgs,
-    "status": NoArgs,
-    "register": NoArgs,
-    "withdraw": NoArgs,
-    "approve": NoArgs,
-    "bid": BidArgs,
-    "score": ScoreArgs,
-    "award": AwardArgs,
-    "extend": ExtendArgs,
-    "cancel": ReasonArgs,
-    "reject": ReasonArgs,
-    "terminate": ReasonArgs,
-    "paid": PaidArgs,
-}
-
-#: Every ``Command.error`` code (``templates/`` covers each).
-COMMAND_ERROR_CODES: tuple[str, ...] = (
-    "missing_amount",
-    "amount_unreadable",
-    "amount_too_precise",
-    "missing_user",
-    "user_unreadable",
-    "missing_score",
-    "score_unreadable",
-    "score_out_of_range",
-    "missing_date",
-    "missing_reason",
-    "missing_payment_id",
-    "payment_id_unreadable",
-    "missing_reference",
-)
 
 # --- line grammar -----------------------------------------------------------
 
@@ -222,203 +90,14 @@ QUOTE_RE = re.compile(r"^\x20{0,3}>")
 # the thread must not act.
 HTML_COMMENT_OPEN_RE = re.compile(r"^\x20{0,3}<!--")
 
-# A GitHub login: letters, digits and single inner hyphens, at most 39.
-LOGIN_RE = re.compile(
-    r"""
-    ^@?
-    (?P<login>
-        [A-Za-z0-9]
-        (?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}
-    )
-    $
-    """,
-    re.VERBOSE,
-)
-
-# A score: 0 to 100, also written out of 100 ("85/100"). Digits are ASCII
-# only; the range is checked after the match.
-SCORE_RE = re.compile(
-    r"""
-    ^(?P<digits>[0-9]+)(?:/100)?$
-    """,
-    re.VERBOSE,
-)
-
-# A payment id as shown in the bot's messages (#12) or bare (12).
-PAYMENT_ID_RE = re.compile(
-    r"""
-    ^\#?(?P<digits>[0-9]{1,18})$
-    """,
-    re.VERBOSE,
-)
-
-# Characters that may end a typed amount without belonging to it:
-# "/bid $9,500. I will ..." or "/bid 9500, covering ...".
-TRAILING_PUNCTUATION = ".,;:!)"
-
-# A /bid amount is short; longer prefixes of the line are not tried, so a
-# megabyte-long line costs nothing.
-MAX_AMOUNT_PREFIX = 64
-
-MAX_QUOTED_CHARS = 100
-
-
-def _quoted(text: str) -> str:
-    return text if len(text) <= MAX_QUOTED_CHARS else text[:MAX_QUOTED_CHARS] + "…"
-
-
-def _split_first(text: str) -> tuple[str, str]:
-    """The first whitespace-separated word of ``text`` and the rest, stripped."""
-    parts = text.split(None, 1)
-    if not parts:
-        return "", ""
-    return parts[0], parts[1].strip() if len(parts) > 1 else ""
-
-
-def _strip_blank_lines(lines: list[str]) -> str:
-    start, end = 0, len(lines)
-    while start < end and not lines[start].strip():
-        start += 1
-    while end > start and not lines[end - 1].strip():
-        end -= 1
-    return "\n".join(lines[start:end])
-
-
-# --- arguments --------------------------------------------------------------
-
-_Parsed = tuple[CommandArgs | None, str | None, dict[str, Any]]
-
-
-def _failure(code: str, **params: Any) -> _Parsed:
-    return None, code, params
-
-
-def _amount_prefix(text: str) -> tuple[Decimal, str] | AmountError:
-    """The longest prefix of ``text`` that is an amount, and what follows it.
-
-    A prefix ends at whitespace or the end of the text, so "9 500,00 $ Je
-    vais" reads 9500.00 and "9 500 because" reads 9500 ("9 500" is a French
-    grouping, "9 500 because" is not an amount). A trailing punctuation mark
-    is not part of the amount ("$9,500. I will"). When a longer prefix is a
-    number with too many decimals, that is the answer: "9 500,123" must not
-    silently become a bid of 9.
-    """
-    ends = [i for i in range(1, min(len(text), MAX_AMOUNT_PREFIX) + 1)
-            if i == len(text) or text[i].isspace()]
-    first_error: AmountError | None = None
-    for end in reversed(ends):
-        candidate = text[:end]
-        for trimmed in dict.fromkeys((candidate, candidate.rstrip(TRAILING_PUNCTUATION))):
-            if not trimmed:
-                continue
-            try:
-                return parse_amount(trimmed), text[end:]
-            except AmountError as error:
-                if error.code == "amount_too_precise":
-                    return error
-                first_error = error
-    if first_error is None:
-        first_error = AmountError("amount_unreadable", text="")
-    word, _ = _split_first(text)
-    return AmountError(first_error.code, text=_quoted(word))
-
-
-def _bid(rest: str, following: list[str]) -> _Parsed:
-    text = rest.strip()
-    if not text:
-        return _failure("missing_amount")
-    found = _amount_prefix(text)
-    if isinstance(found, AmountError):
-        return _failure(found.code, **found.params)
-    amount, after = found
-    proposal = _strip_blank_lines([after.strip(), *following])
-    return BidArgs(amount=amount, proposal=proposal), None, {}
-
-
-def _login(word: str) -> tuple[str | None, str | None, dict[str, Any]]:
-    if not word:
-        return None, "missing_user", {}
-    match = LOGIN_RE.match(word)
-    if match is None:
-        return None, "user_unreadable", {"text": _quoted(word)}
-    return match["login"], None, {}
-
-
-def _score(rest: str) -> _Parsed:
-    word, after = _split_first(rest)
-    user, code, params = _login(word)
-    if user is None:
-        return None, code, params
-    score_word, note = _split_first(after)
-    if not score_word:
-        return _failure("missing_score", user=user)
-    match = SCORE_RE.match(score_word)
-    if match is None:
-        return _failure("score_unreadable", user=user, text=_quoted(score_word))
-    digits = match["digits"].lstrip("0") or "0"
-    # Compare the digit count before int(): a 5,000-digit "score" must not
-    # reach int()'s conversion limit.
-    if len(digits) > 3 or int(digits) > 100:
-        return _failure("score_out_of_range", user=user, text=_quoted(score_word))
-    return ScoreArgs(user=user, score=int(digits), note=note), None, {}
-
-
-def _award(rest: str) -> _Parsed:
-    word, reason = _split_first(rest)
-    user, code, params = _login(word)
-    if user is None:
-        return None, code, params
-    return AwardArgs(user=user, reason=reason), None, {}
-
-
-def _extend(rest: str) -> _Parsed:
-    date_text = rest.strip()
-    if not date_text:
-        return _failure("missing_date")
-    return ExtendArgs(date_text=date_text), None, {}
-
-
-def _reason(rest: str) -> _Parsed:
-    reason = rest.strip()
-    if not reason:
-        return _failure("missing_reason")
-    return ReasonArgs(reason=reason), None, {}
-
-
-def _paid(rest: str) -> _Parsed:
-    word, reference = _split_first(rest)
-    if not word:
-        return _failure("missing_payment_id")
-    match = PAYMENT_ID_RE.match(word)
-    if match is None:
-        return _failure("payment_id_unreadable", text=_quoted(word))
-    payment_id = int(match["digits"])
-    if not reference:
-        return _failure("missing_reference", payment_id=payment_id)
-    return PaidArgs(payment_id=payment_id, reference=reference), None, {}
-
-
-def _arguments(name: str, rest: str, following: list[str]) -> _Parsed:
-    if name == "bid":
-        return _bid(rest, following)
-    if name == "score":
-        return _score(rest)
-    if name == "award":
-        return _award(rest)
-    if name == "extend":
-        return _extend(rest)
-    if name in ("cancel", "reject", "terminate"):
-        return _reason(rest)
-    if name == "paid":
-        return _paid(rest)
-    return NoArgs(), None, {}
-
-
 # --- the comment ------------------------------------------------------------
 
 
-def parse_commands(body: str | None) -> list[Command]:
-    """Every command in a comment body, in order. Never raises."""
+def parse_commands(body: str | None, names: Mapping[str, tuple[str, type]]) -> list[Command]:
+    """Every command in a comment body, in order. Never raises.
+
+    `names`: each name a person may type (lower case, NFC) -> the command's
+    canonical name and its argument type (the command table's `GRAMMAR`)."""
     if not isinstance(body, str) or not body:
         return []
     lines = markdown.lines(body)
@@ -446,11 +125,13 @@ def parse_commands(body: str | None) -> list[Command]:
         if match is None:
             continue
         alias = unicodedata.normalize("NFC", match["name"]).lower()
-        name = _CANONICAL.get(alias)
-        if name is None:
+        known = names.get(alias)
+        if known is None:
             continue  # an unknown /word, or a path such as /usr/bin
-        following = lines[index + 1:] if name == "bid" else []
-        args, error, params = _arguments(name, match["rest"], following)
+        name, args_type = known
+        takes_rest = args_type is BidArgs
+        following = lines[index + 1:] if takes_rest else []
+        args, error, params = READERS[args_type](match["rest"], following)
         commands.append(Command(
             name=name,
             alias=alias,
@@ -459,7 +140,7 @@ def parse_commands(body: str | None) -> list[Command]:
             error=error,
             error_params=params,
         ))
-        if name == "bid":
+        if takes_rest:
             break  # the proposal is the rest of the comment
     return commands
 
@@ -489,11 +170,3 @@ def render_command(cmd: Command) -> str:
     if isinstance(args, PaidArgs):
         return f"/paid #{args.payment_id} {args.reference}"
     return f"/{cmd.name}"
-
-
-def is_bot(user: Mapping[str, Any] | None) -> bool:
-    """Whether a GitHub user object is a bot (the app itself included)."""
-    if not isinstance(user, Mapping):
-        return False
-    login = user.get("login")
-    return user.get("type") == "Bot" or (isinstance(login, str) and login.endswith("[bot]"))

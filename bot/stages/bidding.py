@@ -1,14 +1,18 @@
-"""Commands of the bidding half: /register, /bid, /withdraw, /status, /help, /extend, /cancel."""
+"""Commands of the bidding half: /register, /bid, /withdraw, /status, /extend, /cancel.
+
+Each `may_*` is the check of the command table (`bot.stages.command_table`):
+the dispatcher refuses with it before the action runs, and `/help` shows it.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
+from typing import Optional
 
 from bot.github import requests as gw
 from bot.stages.effects import audit, bidders_of, post, refresh_summary, set_state
 from bot.stages.opportunities import cancel as cancel_opportunity
-from bot.stages.outcomes import Outcome, done, refuse
+from bot.stages.outcomes import Outcome, Refusal, done, refuse
 from bot.procurement import receipts
 from bot.procurement.dates import DateError, parse_deadline
 from bot.procurement.lifecycle import State, accepts_bids, can_cancel, can_extend
@@ -18,15 +22,13 @@ from storage import procurement as store
 from storage.tables import Proposal, ProposalVersion, Registration
 
 
-def submitted_at(ctx, comment: dict) -> datetime:
-    """When GitHub recorded the comment: the time that counts against a deadline."""
-    created = comment.get("created_at")
-    if isinstance(created, str):
-        try:
-            return datetime.fromisoformat(created.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-    return ctx.received_at
+def may_register(ctx, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
+    return None
+
+
+def registered(ctx, target: Target, login: str) -> Optional[str]:
+    """What /help notes for someone already registered."""
+    return "registered" if store.registration(ctx.session, login) is not None else None
 
 
 def register(ctx, target: Target, cmd, comment: dict) -> Outcome:
@@ -49,26 +51,41 @@ def register(ctx, target: Target, cmd, comment: dict) -> Outcome:
     return done(cmd, "registered", at=ctx.now, terms_url=config.terms_url, terms_version=config.terms_version)
 
 
-def _bid_refusal(ctx, target: Target, cmd, login: str, at: datetime):
-    """Why this bid cannot be recorded, or None."""
+def may_bid(ctx, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
+    """Whether this person may bid now (the amount is the action's business).
+    The conflict check may use a recent answer (`fresh` is not needed for it)."""
     opportunity = target.opportunity
     state = State(opportunity.state)
     if state == State.CANCELLED:
-        return refuse(cmd, "cancelled")
+        return Refusal("cancelled", "when_open")
     if state == State.NEEDS_CHANGES:
-        return refuse(cmd, "not_open_yet")
-    if not accepts_bids(state) or (opportunity.deadline is not None and at >= opportunity.deadline):
-        return refuse(cmd, "deadline_passed", deadline=opportunity.deadline, timezone=opportunity.timezone)
-    if cmd.error:
-        return refuse(cmd, "bid_usage", error=cmd.error, value=opportunity.value)
+        return Refusal("not_open_yet", "when_open")
+    if not accepts_bids(state) or (opportunity.deadline is not None and ctx.written_at >= opportunity.deadline):
+        return Refusal("deadline_passed", "when_open", {"deadline": opportunity.deadline, "timezone": opportunity.timezone})
     registration = store.registration(ctx.session, login)
     if registration is None:
-        return refuse(cmd, "not_registered")
+        return Refusal("not_registered", "register_first")
     if registration.terms_version != target.config.terms_version:
-        return refuse(cmd, "terms_changed", terms_version=target.config.terms_version, terms_url=target.config.terms_url)
+        return Refusal("terms_changed", "register_first", {"terms_version": target.config.terms_version, "terms_url": target.config.terms_url})
     conflict = target.people.conflict(login, opportunity.author, fresh=False)
     if conflict.conflicted:
-        return refuse(cmd, "conflicted", reasons=list(conflict.reasons))
+        return Refusal("conflicted", "conflicted", {"reasons": list(conflict.reasons)})
+    return None
+
+
+def bid_refused(ctx, target: Target, refusal: Outcome, comment: dict) -> None:
+    """A refused bid is audited, and a sealed one is still removed from the issue."""
+    opportunity = target.opportunity
+    audit(ctx, opportunity, "bid_refused", url=comment.get("html_url"), who=comment["user"]["login"], reason=refusal.code)
+    if opportunity.bidding == "sealed" and accepts_bids(State(opportunity.state)):
+        refusal.params["removed"] = True
+
+
+def _bid_refusal(ctx, target: Target, cmd):
+    """Why this bid's amount cannot be recorded, or None."""
+    opportunity = target.opportunity
+    if cmd.error:
+        return refuse(cmd, "bid_usage", error=cmd.error, value=opportunity.value)
     amount = cmd.args.amount
     if amount <= 0:
         return refuse(cmd, "amount_not_positive")
@@ -80,13 +97,10 @@ def _bid_refusal(ctx, target: Target, cmd, login: str, at: datetime):
 def bid(ctx, target: Target, cmd, comment: dict) -> Outcome:
     opportunity = target.opportunity
     login = comment["user"]["login"]
-    at = submitted_at(ctx, comment)
-    target.people.note_association(login, comment.get("author_association"))
-    refusal = _bid_refusal(ctx, target, cmd, login, at)
+    at = ctx.written_at
+    refusal = _bid_refusal(ctx, target, cmd)
     if refusal is not None:
-        audit(ctx, opportunity, "bid_refused", url=comment.get("html_url"), who=login, reason=refusal.code)
-        if opportunity.bidding == "sealed" and accepts_bids(State(opportunity.state)):
-            refusal.params["removed"] = True
+        bid_refused(ctx, target, refusal, comment)
         return refusal
     amount, text = cmd.args.amount, cmd.args.proposal
     digest = receipts.proposal_sha256(amount, text)
@@ -140,14 +154,20 @@ def bid(ctx, target: Target, cmd, comment: dict) -> Outcome:
     )
 
 
+def may_withdraw(ctx, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
+    opportunity = target.opportunity
+    if not accepts_bids(State(opportunity.state)) or (opportunity.deadline and ctx.written_at >= opportunity.deadline):
+        return Refusal("withdraw_closed", "after_bid")
+    proposal = store.proposal_of(ctx.session, opportunity.id, login)
+    if proposal is None or proposal.status != "live":
+        return Refusal("no_proposal", "after_bid")
+    return None
+
+
 def withdraw(ctx, target: Target, cmd, comment: dict) -> Outcome:
     opportunity = target.opportunity
     login = comment["user"]["login"]
-    if not accepts_bids(State(opportunity.state)) or (opportunity.deadline and submitted_at(ctx, comment) >= opportunity.deadline):
-        return refuse(cmd, "withdraw_closed")
     proposal = store.proposal_of(ctx.session, opportunity.id, login, lock=True)
-    if proposal is None or proposal.status != "live":
-        return refuse(cmd, "no_proposal")
     proposal.status = "withdrawn"
     proposal.withdrawn_at = ctx.now
     store.save(ctx.session, proposal)
@@ -162,18 +182,14 @@ def status(ctx, target: Target, cmd, comment: dict) -> Outcome:
     return done(cmd, "status", state=opportunity.state, deadline=opportunity.deadline, timezone=opportunity.timezone, proposals=live)
 
 
-def help_(ctx, target: Target, cmd, comment: dict) -> Outcome:
-    from bot.stages.help import commands_for
-
-    login = comment["user"]["login"]
-    return done(cmd, "help", rows=commands_for(ctx, target, login), where=target.kind)
+def may_manage(ctx, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
+    """/extend and /cancel: the issuers'."""
+    return None if target.people.is_issuer(login, fresh) else Refusal("not_issuer", "issuers_only")
 
 
 def extend(ctx, target: Target, cmd, comment: dict) -> Outcome:
     opportunity = target.opportunity
     login = comment["user"]["login"]
-    if not target.people.is_issuer(login):
-        return refuse(cmd, "not_issuer")
     if cmd.error:
         return refuse(cmd, "extend_usage")
     live = store.live_count(ctx.session, opportunity.id)
@@ -202,8 +218,6 @@ def extend(ctx, target: Target, cmd, comment: dict) -> Outcome:
 def cancel(ctx, target: Target, cmd, comment: dict) -> Outcome:
     opportunity = target.opportunity
     login = comment["user"]["login"]
-    if not target.people.is_issuer(login):
-        return refuse(cmd, "not_issuer")
     if cmd.error:
         return refuse(cmd, "reason_required")
     if not can_cancel(State(opportunity.state)):

@@ -7,52 +7,19 @@ award-review issue; elsewhere the bot stays quiet.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Optional
 
-from bot.stages import bidding, evaluation, payments
 from bot.github import requests as gw
-from bot.procurement.commands import Command, parse_commands
+from bot.procurement.commands import Command
 from bot.procurement.config import ConfigError
 from bot.pipeline.context import Context
 from bot.messages import render
 from bot.stages.effects import audit, load_config
-from bot.stages.outcomes import Outcome, refuse
+from bot.stages.command_table import BY_NAME, EVALUATION, OPPORTUNITY, REVIEW, parse_commands
+from bot.stages.outcomes import Outcome, refuse, refused
 from bot.stages.people import People
 from bot.stages.target import Target
 from storage import procurement as store
-
-Action = Callable[[Context, Target, Command, dict], Outcome]
-
-# Which commands each kind of issue takes.
-ACTIONS: dict[str, dict[str, Action]] = {
-    "opportunity": {
-        "help": bidding.help_,
-        "status": bidding.status,
-        "register": bidding.register,
-        "bid": bidding.bid,
-        "withdraw": bidding.withdraw,
-        "extend": bidding.extend,
-        "cancel": bidding.cancel,
-        "score": evaluation.score,
-        "award": evaluation.award,
-        "paid": payments.paid,
-        "terminate": payments.terminate,
-    },
-    "evaluation": {
-        "help": bidding.help_,
-        "status": bidding.status,
-        "score": evaluation.score,
-        "award": evaluation.award,
-    },
-    "review": {
-        "help": bidding.help_,
-        "status": bidding.status,
-        "approve": evaluation.approve,
-        "reject": evaluation.reject,
-        "paid": payments.paid,
-    },
-}
-
 
 def find_target(ctx: Context, number: int) -> Optional[tuple[str, object, object]]:
     opportunity = store.opportunity_by_issue(ctx.session, ctx.repository, number, lock=True)
@@ -72,8 +39,22 @@ def find_target(ctx: Context, number: int) -> Optional[tuple[str, object, object
 
 
 def wrong_place(cmd: Command, kind: str) -> Outcome:
-    where = [k for k, actions in ACTIONS.items() if cmd.name in actions]
+    where = [k for k in (OPPORTUNITY, EVALUATION, REVIEW) if k in BY_NAME[cmd.name].issues]
     return refuse(cmd, "wrong_issue", here=kind, where=where)
+
+
+def carry_out(ctx: Context, target: Target, cmd: Command, comment: dict, author: str) -> Outcome:
+    """The table's check first (the same one /help shows), then the action."""
+    spec = BY_NAME[cmd.name]
+    if target.kind not in spec.issues:
+        return wrong_place(cmd, target.kind)
+    refusal = spec.may(ctx, target, author, True)
+    if refusal is None:
+        return spec.action(ctx, target, cmd, comment)
+    outcome = refused(cmd, refusal)
+    if spec.on_refusal is not None:
+        spec.on_refusal(ctx, target, outcome, comment)
+    return outcome
 
 
 def comment_created(ctx: Context) -> None:
@@ -93,10 +74,10 @@ def comment_created(ctx: Context) -> None:
         ctx.write(gw.comment(ctx.installation_id, ctx.repository, issue["number"], render("config_invalid", problems=error.problems, author=author, command=True)))
         return
     target = Target(kind, opportunity, config, People(ctx.github, opportunity.repository, config), award)
+    target.people.note_association(author, comment.get("author_association"))
     outcomes = []
     for cmd in commands:
-        action = ACTIONS[kind].get(cmd.name)
-        outcome = action(ctx, target, cmd, comment) if action else wrong_place(cmd, kind)
+        outcome = carry_out(ctx, target, cmd, comment, author)
         if outcome.refused:
             audit(ctx, opportunity, "command_refused", url=comment.get("html_url"), who=author, command=cmd.name, reason=outcome.code)
         outcomes.append(outcome)

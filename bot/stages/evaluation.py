@@ -16,7 +16,7 @@ from bot.github import requests as gw
 from bot.pipeline.context import Context
 from bot.messages import render
 from bot.stages.effects import audit, post, refresh_summary, set_state
-from bot.stages.outcomes import Outcome, done, refuse
+from bot.stages.outcomes import Outcome, Refusal, done, refuse
 from bot.procurement.lifecycle import State
 from bot.procurement.ranking import split_contract
 from bot.stages.standings import Standing, highest_ranked, scored_count, standings
@@ -71,29 +71,34 @@ def _bidder(ctx: Context, opportunity: Opportunity, login: str) -> bool:
     return store.proposal_of(ctx.session, opportunity.id, login) is not None
 
 
-def _evaluator_refusal(ctx: Context, target: Target, cmd, login: str) -> Optional[Outcome]:
+def may_evaluate(ctx: Context, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
+    """/score and /award: an evaluator who did not bid, once bidding has closed."""
     opportunity = target.opportunity
     if _bidder(ctx, opportunity, login):
-        return refuse(cmd, "bidder_cannot")
-    if not target.people.is_evaluator(login):
-        return refuse(cmd, "not_evaluator")
+        return Refusal("bidder_cannot", "evaluators_only")
+    if not target.people.is_evaluator(login, fresh):
+        return Refusal("not_evaluator", "evaluators_only")
     if opportunity.state != State.EVALUATION.value:
-        return refuse(cmd, "not_in_evaluation", state=opportunity.state)
-    if cmd.error:
-        return refuse(cmd, f"{cmd.name}_usage", error=cmd.error)
+        return Refusal("not_in_evaluation", "in_evaluation", {"state": opportunity.state})
     return None
 
 
-def _officer_refusal(ctx: Context, target: Target, cmd, login: str) -> Optional[Outcome]:
+def may_decide(ctx: Context, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
+    """/approve and /reject: a contract officer who did not bid, while the award is pending."""
     award = target.award
     if award is None or award.status != "pending":
         status = award.status if award else "missing"
-        return refuse(cmd, "award_decided", status=status, by=award.decided_by if award else None, at=award.decided_at if award else None)
+        by, at = (award.decided_by, award.decided_at) if award else (None, None)
+        return Refusal("award_decided", "award_decided", {"status": status, "by": by, "at": at})
     if _bidder(ctx, target.opportunity, login):
-        return refuse(cmd, "bidder_cannot")
-    if not target.people.is_contract_officer(login):
-        return refuse(cmd, "not_contract_officer")
+        return Refusal("bidder_cannot", "officers_only")
+    if not target.people.is_contract_officer(login, fresh):
+        return Refusal("not_contract_officer", "officers_only")
     return None
+
+
+def _usage_refusal(cmd) -> Optional[Outcome]:
+    return refuse(cmd, f"{cmd.name}_usage", error=cmd.error) if cmd.error else None
 
 
 def _proposal_refusal(cmd, proposal, user: str) -> Optional[Outcome]:
@@ -110,7 +115,7 @@ def _proposal_refusal(cmd, proposal, user: str) -> Optional[Outcome]:
 def score(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     opportunity = target.opportunity
     login = comment["user"]["login"]
-    refusal = _evaluator_refusal(ctx, target, cmd, login)
+    refusal = _usage_refusal(cmd)
     if refusal is not None:
         return refusal
     proposal = store.proposal_of(ctx.session, opportunity.id, cmd.args.user, lock=True)
@@ -150,7 +155,7 @@ def _standing_of(ctx: Context, opportunity: Opportunity, proposal_id: int) -> St
 def award(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     opportunity = target.opportunity
     login = comment["user"]["login"]
-    refusal = _evaluator_refusal(ctx, target, cmd, login)
+    refusal = _usage_refusal(cmd)
     if refusal is not None:
         return refusal
     proposal = store.proposal_of(ctx.session, opportunity.id, cmd.args.user)
@@ -206,9 +211,6 @@ def award(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
 def approve(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     opportunity, award_row = target.opportunity, target.award
     login = comment["user"]["login"]
-    refusal = _officer_refusal(ctx, target, cmd, login)
-    if refusal is not None:
-        return refusal
     if login.lower() == award_row.recommended_by.lower():
         others = [o for o in target.people.contract_officers_besides(login) if not _bidder(ctx, opportunity, o)]
         if others:
@@ -268,9 +270,6 @@ def _announce(ctx: Context, opportunity: Opportunity, award_row: Award, mileston
 def reject(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     opportunity, award_row = target.opportunity, target.award
     login = comment["user"]["login"]
-    refusal = _officer_refusal(ctx, target, cmd, login)
-    if refusal is not None:
-        return refusal
     if cmd.error:
         return refuse(cmd, "reason_required")
     award_row.status = "rejected"

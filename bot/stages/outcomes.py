@@ -22,6 +22,20 @@ class Outcome:
         return self.kind == "refused"
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why a person may not use a command now: the refusal's template under
+    `refusal/`, and what `/help` says would unlock it (`unlocks` in `_names.md`)."""
+
+    code: str
+    unlock: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def refused(cmd, refusal: Refusal) -> Outcome:
+    return refuse(cmd, refusal.code, **refusal.params)
+
+
 def done(cmd, kind: str, **params: Any) -> Outcome:
     return Outcome(cmd.name, cmd.alias, cmd.line, kind, params=params, echo=cmd.name != "bid")
 

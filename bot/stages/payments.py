@@ -25,13 +25,14 @@ from typing import Optional
 from sqlmodel import Session
 
 from bot.github import requests as gw
+from bot.github.timestamps import parse_timestamp
 from bot.github.requests import FollowUp, Prepared, Rendered
 from bot.procurement.config import ConfigError, RepoConfig
 from bot.pipeline.context import Context
 from bot.messages import login as mention
 from bot.messages import render
 from bot.stages.effects import audit, load_config, post, refresh_summary, set_state
-from bot.stages.outcomes import Outcome, done, refuse
+from bot.stages.outcomes import Outcome, Refusal, done, refuse
 from bot.procurement import pull_requests as rules
 from bot.procurement.lifecycle import BEFORE_AWARD, State
 from bot.stages.target import Target
@@ -58,15 +59,6 @@ class PullRequest:
     merged_by: Optional[str]
 
 
-def _time(text: object) -> Optional[datetime]:
-    if not isinstance(text, str):
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def pull_request_of(ctx: Context) -> Optional[PullRequest]:
     pr = ctx.payload.get("pull_request") or {}
     number = pr.get("number")
@@ -80,7 +72,7 @@ def pull_request_of(ctx: Context) -> Optional[PullRequest]:
         author=(pr.get("user") or {}).get("login", ""),
         html_url=pr.get("html_url") or "",
         merged=bool(pr.get("merged")),
-        merged_at=_time(pr.get("merged_at")),
+        merged_at=parse_timestamp(pr.get("merged_at")),
         merged_by=(pr.get("merged_by") or {}).get("login") or ctx.sender.get("login"),
     )
 
@@ -367,11 +359,14 @@ def notify_overdue(ctx: Context, payment_id: int) -> None:
 # ---------------------------------------------------------------- commands
 
 
+def may_pay(ctx: Context, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
+    """/paid and /terminate: the contract officers'."""
+    return None if target.people.is_contract_officer(login, fresh) else Refusal("pay_not_officer", "officers_only")
+
+
 def paid(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     """`/paid PAYMENT_ID REFERENCE`: finance paid it."""
     login = comment["user"]["login"]
-    if not target.people.is_contract_officer(login):
-        return refuse(cmd, "pay_not_officer")
     if cmd.error:
         return refuse(cmd, "pay_usage")
     opportunity = target.opportunity
@@ -398,8 +393,6 @@ def paid(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
 def terminate(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     """`/terminate REASON`: the contract ends; milestones not yet accepted are void."""
     login = comment["user"]["login"]
-    if not target.people.is_contract_officer(login):
-        return refuse(cmd, "pay_not_officer")
     if cmd.error:
         return refuse(cmd, "reason_required")
     opportunity = target.opportunity
