@@ -223,7 +223,3 @@ def pending_count(session: Session, installation_id: Optional[int] = None) -> in
     if installation_id is not None:
         query = query.where(GitHubWrite.installation_id == installation_id)
     return session.exec(query).one()
-
-
-def next_due(session: Session) -> Optional[datetime]:
-    return session.exec(select(sa.func.min(GitHubWrite.next_attempt_at)).where(GitHubWrite.status == "pending")).one()

@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional
 from urllib.parse import quote
 
 import httpx
-from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
+from githubkit import AppInstallationAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
 
@@ -137,17 +137,6 @@ class GitHubApp:
                 )
                 self._clients[installation_id] = client
             return client
-
-    def as_app(self) -> GitHub:
-        return GitHub(
-            AppAuthStrategy(self.app_id, self._private_key),
-            base_url=self.base_url,
-            timeout=self._timeout,
-            http_cache=False,
-            auto_retry=False,
-            cache_strategy=self._cache,
-            transport=self._transport,
-        )
 
     def forget_token(self, installation_id: int) -> None:
         """After a 401: drop the cached token so the next call asks for a new one."""

@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import logging
-import time
 from datetime import datetime
 from typing import Callable, Optional
 
@@ -27,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.pipeline.delivery import delivery_from
+from bot.pipeline.pacing import IntakeActivity
 from bot.pipeline.routing import Router
 from storage import inbox
 from storage.db import ping, try_again, urgent
@@ -48,29 +48,6 @@ def signature_ok(secret: bytes, body: bytes, header: Optional[str]) -> bool:
         return False
     expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected.encode(), header.strip().encode())
-
-
-class IntakeActivity:
-    """Whether intake is answering GitHub now: the worker and sender threads of the
-    same process (one interpreter, one GIL, and on SQLite one write lock) step back
-    while it is, so a burst is stored and answered first and worked on after."""
-
-    RECENT = 0.05  # seconds after the last request during which intake counts as busy
-
-    def __init__(self) -> None:
-        self.in_flight = 0  # changed on the event loop's thread only
-        self.last = 0.0
-
-    def begin(self) -> None:
-        self.in_flight += 1
-        self.last = time.monotonic()
-
-    def end(self) -> None:
-        self.in_flight -= 1
-        self.last = time.monotonic()
-
-    def busy(self) -> bool:
-        return self.in_flight > 0 or time.monotonic() - self.last < self.RECENT
 
 
 class IntakeWriter:

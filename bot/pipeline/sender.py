@@ -31,6 +31,7 @@ from bot.github.requests import Prepared
 from bot.messages import marker
 from bot.settings import Settings
 from bot.pipeline.pacing import rest_while_intake_busy
+from bot.pipeline.retry import backoff
 from storage import outbox
 from storage.db import durable, redoable
 from storage.tables import GitHubWrite, utcnow
@@ -105,7 +106,7 @@ class Sender:
         self._work_engine = redoable(engine)
 
     def _backoff(self, attempts: int) -> float:
-        return min(self.settings.retry_cap, self.settings.retry_base * 2 ** min(max(0, attempts), 30))
+        return backoff(attempts, self.settings.retry_base, self.settings.retry_cap)
 
     def _prepare(self, session: Session, write: GitHubWrite, now: datetime) -> Prepared:
         body = json.loads(write.body) if write.body else None

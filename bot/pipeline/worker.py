@@ -29,6 +29,7 @@ from bot.logs import delivery_logger
 from bot.pipeline.routing import Router
 from bot.settings import Settings
 from bot.pipeline.pacing import rest_while_intake_busy
+from bot.pipeline.retry import backoff
 from storage import inbox
 from storage.db import is_sqlite, redoable
 from storage.installations import installation_active, touch_installation
@@ -157,7 +158,7 @@ class Worker:
         return bool(github and github.calls)
 
     def _failed(self, session: Session, delivery, exc: Exception, now: datetime, adapter) -> None:
-        wait = min(self.settings.retry_cap, self.settings.retry_base * 2 ** min(delivery.attempts, 30))
+        wait = backoff(delivery.attempts, self.settings.retry_base, self.settings.retry_cap)
         # GitHub's own trouble (5xx, timeouts, rate limits, its token endpoint) passes: such a
         # delivery waits for GitHub however long it takes; only one that fails for its own
         # reasons is parked after max_delivery_attempts.

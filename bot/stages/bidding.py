@@ -6,10 +6,8 @@ the dispatcher refuses with it before the action runs, and `/help` shows it.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Optional
 
-from bot.github import requests as gw
 from bot.stages.effects import audit, bidders_of, post, refresh_summary, set_state
 from bot.stages.opportunities import cancel as cancel_opportunity
 from bot.stages.outcomes import Outcome, Refusal, done, refuse

@@ -8,6 +8,7 @@ queue what GitHub must show (writes in the outbox). Nothing here decides.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from typing import Any, Optional
 
@@ -21,6 +22,8 @@ from bot.procurement.lifecycle import State
 from bot.stages.summary import summary_body
 from storage import procurement as store
 from storage.tables import GitHubWrite, Opportunity
+
+log = logging.getLogger(__name__)
 
 
 def load_config(ctx: Context, repository: Optional[str] = None) -> RepoConfig:
@@ -115,7 +118,13 @@ def prepare_summary(session: Session, write: GitHubWrite, body: dict, now: datet
     opportunity = store.opportunity(session, body["opportunity_id"])
     if opportunity is None:
         return Prepared(skip=True)
-    text = summary_body(session, opportunity, now)
+    try:
+        text = summary_body(session, opportunity, now)
+    except ConfigError:
+        # Never rendered from defaults in the file's place: the summary waits for
+        # the file to be fixed (the next event refreshes it; the issue was told).
+        log.warning("summary of opportunity %s not refreshed: .github/devex.yml of %s is invalid", opportunity.id, opportunity.repository)
+        return Prepared(skip=True)
     if opportunity.summary_comment_id:
         return Prepared("PATCH", f"/repos/{opportunity.repository}/issues/comments/{opportunity.summary_comment_id}", {"body": text})
     write.then = json.dumps(remember_summary.then(opportunity_id=opportunity.id))

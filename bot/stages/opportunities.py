@@ -7,10 +7,7 @@ GitHub writes.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Optional
 
-from sqlmodel import Session
 
 from bot.github import requests as gw
 from bot.messages import render
