@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from sqlmodel import Session
 
-from bot import github_writes as gw
+from bot import alerts, github_writes as gw
 from bot.config import ConfigError, RepoConfig
 from bot.context import Context
 from bot.messages import render
@@ -74,6 +74,8 @@ def set_state(ctx: Context, opportunity: Opportunity, new: State, **detail: Any)
         ctx.write(gw.remove_label(opportunity.installation_id, opportunity.repository, opportunity.issue_number, State(old).label))
     ctx.write(gw.add_labels(opportunity.installation_id, opportunity.repository, opportunity.issue_number, [new.label]))
     audit(ctx, opportunity, "state_changed", **{"from": old, "to": new.value}, **detail)
+    if new == State.OPEN:  # opened, or reopened by /extend: email alerts owed, in this transaction
+        alerts.opportunity_opened(ctx.session, opportunity, ctx.now, private=(ctx.payload.get("repository") or {}).get("private"))
 
 
 def issuers_of(opportunity: Opportunity, config: RepoConfig) -> list[str]:

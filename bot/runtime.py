@@ -12,6 +12,7 @@ from typing import Callable, Optional
 
 from sqlalchemy.engine import Engine
 
+from bot.alerts.mailer import Mailer
 from bot.app import IntakeActivity, create_app
 from bot.github import GitHubApp
 from bot.handlers_all import ROUTER
@@ -38,6 +39,7 @@ class Runtime:
     sender: Optional[Sender]
     scheduler: Scheduler
     clock: Callable[[], datetime] = utcnow
+    mailer: Optional[Mailer] = None  # alerts by email, when SMTP_URL is set
     activity: IntakeActivity = field(default_factory=IntakeActivity)
     threads: list[threading.Thread] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
@@ -60,7 +62,7 @@ class Runtime:
 
         return create_app(self.engine, self.settings.webhook_secret_bytes, ROUTER, lifespan=lifespan, clock=self.clock, activity=self.activity)
 
-    def start(self, worker: bool = True, sender: bool = True, scheduler: bool = True) -> None:
+    def start(self, worker: bool = True, sender: bool = True, scheduler: bool = True, mailer: bool = True) -> None:
         self.stop.clear()
         loops = []
         if worker:
@@ -69,6 +71,8 @@ class Runtime:
             loops.append(("sender", self.sender.run_forever))
         if scheduler:
             loops.append(("scheduler", self.scheduler.run_forever))
+        if mailer and self.mailer is not None:
+            loops.append(("mailer", self.mailer.run_forever))
         for name, target in loops:
             thread = threading.Thread(target=target, args=(self.stop,), name=f"devex-{name}", daemon=True)
             thread.start()
@@ -96,6 +100,8 @@ def build(
 ) -> Runtime:
     register_secret(settings.github_webhook_secret)
     register_secret(settings.github_private_key)
+    register_secret(settings.secret_key)
+    register_secret(settings.smtp_url)
     engine = engine or make_engine(settings.database_url)
     activity = IntakeActivity()
     if github_call is None:
@@ -114,5 +120,6 @@ def build(
         sender=sender,
         scheduler=Scheduler(engine, settings.scheduler_interval, clock=clock),
         clock=clock,
+        mailer=Mailer(engine, settings, clock=clock) if settings.alerts_on else None,
         activity=activity,
     )
