@@ -20,6 +20,7 @@ from bot.logs import register_secret
 from bot.scheduler import Scheduler
 from bot.sender import Sender
 from bot.settings import Settings
+from bot.web.alerts import routes as alert_routes
 from bot.worker import Worker
 from bot.writes import FOLLOWS, PREPARERS
 from storage.db import make_engine
@@ -60,7 +61,9 @@ class Runtime:
                 finally:
                     self.shutdown()
 
-        return create_app(self.engine, self.settings.webhook_secret_bytes, ROUTER, lifespan=lifespan, clock=self.clock, activity=self.activity)
+        app = create_app(self.engine, self.settings.webhook_secret_bytes, ROUTER, lifespan=lifespan, clock=self.clock, activity=self.activity)
+        app.router.routes.extend(alert_routes(self.engine, self.settings, self.clock))
+        return app
 
     def start(self, worker: bool = True, sender: bool = True, scheduler: bool = True, mailer: bool = True) -> None:
         self.stop.clear()

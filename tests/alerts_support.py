@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from bot.alerts.rendering import environment
-from bot.web.alerts import alerts_form, routes as alert_routes
+from bot.web.alerts import alerts_form
 
 BOARD = "https://board.test"
 KEY = "a-test-key-of-at-least-16-characters"
@@ -185,8 +185,8 @@ def alert_settings(mail: Optional[MailServer], **more) -> dict:
 
 
 def with_alerts(harness):
-    """Mounts the alert routes and the board's form page on the harness's app."""
-    harness.app.router.routes.extend(alert_routes(harness.engine, harness.settings, harness.clock) + board_routes(harness.settings))
+    """Mounts the board's form page on the harness's app (the runtime mounts the alert routes)."""
+    harness.app.router.routes.extend(board_routes(harness.settings))
     harness.browser = Browser(harness.app)
     return harness
 
