@@ -71,8 +71,9 @@ def test_subscribing_sends_one_confirmation_and_nothing_else_until_it_is_followe
     assert "Skills: Python, Docker" in text
     assert f"Read it and bid: {BOARD}/en/opportunities/octo-org/procurement/" in text
     assert "Unsubscribe in one click: " + BOARD + "/alerts/unsubscribe?token=" in text
-    assert alert.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert alert.message["List-Unsubscribe"] == f"<{BOARD}{alert.link('/alerts/unsubscribe')}>"
+    # The headers exactly as they travel (RFC 8058): the URL in angle brackets on one line.
+    assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in alert.raw
+    assert f"\r\nList-Unsubscribe: <{BOARD}{alert.link('/alerts/unsubscribe')}>\r\n".encode() in alert.raw
     assert "<th scope=\"row\"" in alert.html and "Cache the dependencies" in alert.html
 
     # Later rounds and redeliveries send nothing more.
@@ -270,3 +271,23 @@ def test_no_address_reaches_a_page_or_a_log_line(alerts, mail_server, caplog):
     lines = [r.getMessage() for r in caplog.records if not r.name.startswith("mail.log")]
     assert any("alerts:" in line for line in lines)
     assert not [line for line in lines if "ana.dev" in line.lower()]
+
+
+def test_a_new_search_confirmed_replaces_the_old_one(alerts, mail_server, clock):
+    alerts.mail = mail_server.inbox
+    alerts.browser.subscribe(ANA, skill="Rust")
+    deliver(alerts)
+    confirm(alerts, ANA)
+    clock.advance(minutes=61)
+    alerts.browser.subscribe(ANA, skill="Python")
+    deliver(alerts)
+    second = mail_server.inbox.to(ANA)[-1]
+    assert "Confirming replaces the alert this address already has." in second.text
+    open_opportunity(alerts, title="Before confirming")  # Python: the Rust search is still the one
+    deliver(alerts)
+    assert len(mail_server.inbox.to(ANA)) == 2
+    confirm(alerts, ANA)
+    open_opportunity(alerts, title="After confirming")
+    deliver(alerts)
+    assert mail_server.inbox.to(ANA)[-1].message["Subject"] == "New opportunity: After confirming ($9,500.00)"
+    assert len(mail_server.inbox.to(ANA)) == 3

@@ -12,7 +12,9 @@ import hashlib
 import re
 from datetime import datetime
 from email.headerregistry import Address
+from email import policy
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import format_datetime, parseaddr
 from typing import Optional
 from urllib.parse import quote, urlsplit
@@ -22,6 +24,22 @@ from bot.alerts.rendering import render_email
 from bot.settings import Settings
 from storage.tables import AlertSubscription, MailMessage, Opportunity
 
+# The list headers hold one long URL: folded at 78 characters it would be written as an
+# encoded word, which mail clients do not read there. They stay on one line (RFC 5322
+# allows 998 characters); every other header and the bodies keep the usual limits.
+UNFOLDED = frozenset({"list-unsubscribe", "list-unsubscribe-post", "list-id"})
+LONG_LINES = policy.default.clone(max_line_length=998)
+
+
+class AlertPolicy(EmailPolicy):
+    def fold(self, name, value):
+        return (LONG_LINES if name.lower() in UNFOLDED else super()).fold(name, value)
+
+    def fold_binary(self, name, value):
+        return (LONG_LINES if name.lower() in UNFOLDED else super()).fold_binary(name, value)
+
+
+POLICY = AlertPolicy()
 # Line breaks and runs of spaces, not the no-break spaces French amounts keep.
 ONE_LINE = re.compile(r"[\r\n\t\v\f\x20\x85\u2028\u2029]+")
 
@@ -63,7 +81,7 @@ def _message(settings: Settings, row: MailMessage, subscription: AlertSubscripti
     lang = subscription.language
     unsubscribe = unsubscribe_url(settings, subscription)
     values.update(search=search_terms(subscription), unsubscribe_url=unsubscribe, lang=lang)
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["Subject"] = ONE_LINE.sub(" ", render_email(f"{lang}/{name}_subject.txt", **values)).strip()
     message["From"] = sender_address(settings)
     message["To"] = subscription.email
