@@ -12,7 +12,6 @@ import hashlib
 import re
 from datetime import datetime
 from email.headerregistry import Address
-from email import policy
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime, parseaddr
@@ -28,15 +27,21 @@ from storage.tables import AlertSubscription, MailMessage, Opportunity
 # encoded word, which mail clients do not read there. They stay on one line (RFC 5322
 # allows 998 characters); every other header and the bodies keep the usual limits.
 UNFOLDED = frozenset({"list-unsubscribe", "list-unsubscribe-post", "list-id"})
-LONG_LINES = policy.default.clone(max_line_length=998)
 
 
 class AlertPolicy(EmailPolicy):
+    """The message's policy (line ends included, as each generator sets them), with
+    longer lines for the list headers only."""
+
     def fold(self, name, value):
-        return (LONG_LINES if name.lower() in UNFOLDED else super()).fold(name, value)
+        if name.lower() in UNFOLDED:
+            return EmailPolicy.fold(self.clone(max_line_length=998), name, value)
+        return super().fold(name, value)
 
     def fold_binary(self, name, value):
-        return (LONG_LINES if name.lower() in UNFOLDED else super()).fold_binary(name, value)
+        if name.lower() in UNFOLDED:
+            return EmailPolicy.fold_binary(self.clone(max_line_length=998), name, value)
+        return super().fold_binary(name, value)
 
 
 POLICY = AlertPolicy()
