@@ -16,10 +16,12 @@ from bot.pipeline.intake import create_app
 from bot.pipeline.pacing import INTAKE_SWITCH_INTERVAL, IntakeActivity
 from bot.github.client import GitHubApp
 from bot.pipeline.routing import Router
+from bot.alerts.mailer import Mailer
 from bot.logs import register_secret
 from bot.pipeline.scheduler import Scheduler
 from bot.pipeline.sender import Sender
 from bot.settings import Settings
+from bot.web.alerts import routes as alert_routes
 from bot.pipeline.worker import Worker
 from bot.stages.follow_ups import FOLLOWS, PREPARERS
 from handlers import installation, issue_comment, issues, ping, pull_request, push, scheduled
@@ -44,6 +46,7 @@ class Runtime:
     sender: Optional[Sender]
     scheduler: Scheduler
     clock: Callable[[], datetime] = utcnow
+    mailer: Optional[Mailer] = None  # alerts by email, when SMTP_URL is set
     activity: IntakeActivity = field(default_factory=IntakeActivity)
     threads: list[threading.Thread] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
@@ -62,9 +65,11 @@ class Runtime:
                 finally:
                     self.shutdown()
 
-        return create_app(self.engine, self.settings.webhook_secret_bytes, ROUTER, lifespan=lifespan, clock=self.clock, activity=self.activity)
+        app = create_app(self.engine, self.settings.webhook_secret_bytes, ROUTER, lifespan=lifespan, clock=self.clock, activity=self.activity)
+        app.router.routes.extend(alert_routes(self.engine, self.settings, self.clock))
+        return app
 
-    def start(self, worker: bool = True, sender: bool = True, scheduler: bool = True) -> None:
+    def start(self, worker: bool = True, sender: bool = True, scheduler: bool = True, mailer: bool = True) -> None:
         self.stop.clear()
         loops = []
         if worker:
@@ -73,6 +78,8 @@ class Runtime:
             loops.append(("sender", self.sender.run_forever))
         if scheduler:
             loops.append(("scheduler", self.scheduler.run_forever))
+        if mailer and self.mailer is not None:
+            loops.append(("mailer", self.mailer.run_forever))
         for name, target in loops:
             thread = threading.Thread(target=target, args=(self.stop,), name=f"devex-{name}", daemon=True)
             thread.start()
@@ -100,6 +107,8 @@ def build(
 ) -> Runtime:
     register_secret(settings.github_webhook_secret)
     register_secret(settings.github_private_key)
+    register_secret(settings.secret_key)
+    register_secret(settings.smtp_url)
     engine = engine or make_engine(settings.database_url)
     activity = IntakeActivity()
     if github_call is None:
@@ -118,5 +127,6 @@ def build(
         sender=sender,
         scheduler=Scheduler(engine, settings.scheduler_interval, clock=clock),
         clock=clock,
+        mailer=Mailer(engine, settings, clock=clock) if settings.alerts_on else None,
         activity=activity,
     )

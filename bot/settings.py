@@ -47,11 +47,35 @@ class Settings(BaseSettings):
     config_ttl: float = Field(default=300.0, alias="DEVEX_CONFIG_TTL")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
 
+    # Alerts (PRODUCT.md "Alerts"): off without SMTP_URL.
+    public_url: Optional[str] = Field(default=None, alias="DEVEX_PUBLIC_URL")
+    secret_key: Optional[str] = Field(default=None, alias="DEVEX_SECRET_KEY", repr=False)
+    smtp_url: Optional[str] = Field(default=None, alias="SMTP_URL", repr=False)
+    mail_from: Optional[str] = Field(default=None, alias="DEVEX_MAIL_FROM")
+    # How often the mailer looks for messages due, how long a message it is sending
+    # stays its own (longer than an SMTP exchange can take), and the backoff after an
+    # SMTP failure: base * 2**attempt, capped.
+    mail_interval: float = Field(default=5.0, alias="DEVEX_MAIL_INTERVAL")
+    mail_lease: float = Field(default=300.0, alias="DEVEX_MAIL_LEASE")
+    mail_retry_base: float = Field(default=30.0, alias="DEVEX_MAIL_RETRY_BASE")
+    mail_retry_cap: float = Field(default=3600.0, alias="DEVEX_MAIL_RETRY_CAP")
+
     @model_validator(mode="after")
     def _read_key_file(self) -> "Settings":
         if not self.github_private_key and self.github_private_key_path:
             self.github_private_key = Path(self.github_private_key_path).read_text()
+        if self.smtp_url and len(self.secret_key or "") < 16:
+            raise ValueError("DEVEX_SECRET_KEY (at least 16 characters) is required when SMTP_URL turns alerts on")
         return self
+
+    @property
+    def alerts_on(self) -> bool:
+        return bool(self.smtp_url and self.secret_key)
+
+    @property
+    def public_base(self) -> str:
+        """Where the board is reached from outside, without a trailing slash."""
+        return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
 
     @property
     def webhook_secret_bytes(self) -> bytes:

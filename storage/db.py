@@ -5,10 +5,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import deque
+from contextlib import contextmanager
+from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 
 def normalise_url(url: str) -> str:
@@ -216,6 +219,18 @@ def urgent(engine: Engine) -> Engine:
 def durable(engine: Engine) -> Engine:
     """The same engine with full durability again (for a commit that must survive a power cut)."""
     return engine.execution_options(**{DURABILITY: "full"})
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One transaction: committed on success, rolled back on any exception."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
 
 
 # PostgreSQL's deadlock_detected and serialization_failure: the transaction was

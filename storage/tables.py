@@ -337,3 +337,69 @@ class AuditEvent(SQLModel, table=True):
 
 
 metadata = SQLModel.metadata
+
+
+# --------------------------------------------------------------------------
+# Alerts (PRODUCT.md "Alerts"): email subscriptions and the mail outbox.
+
+
+class AlertSubscription(SQLModel, table=True):
+    """An address's saved search. The address is kept only while it is needed to
+    send (pending a confirmation that has not expired, or confirmed); it is erased
+    when the subscription ends. `address_hash` (an HMAC of the address) remains."""
+
+    __tablename__ = "alert_subscriptions"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    email: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(254)))
+    address_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, index=True))
+    language: str = Field(sa_column=sa.Column(sa.String(2), nullable=False))
+    skill: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(100)))
+    org: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(100)))
+    min_value: Optional[Decimal] = Field(default=None, sa_column=sa.Column(MONEY))
+    max_value: Optional[Decimal] = Field(default=None, sa_column=sa.Column(MONEY))
+    # pending, confirmed, replaced (by a later confirmed search of the same address),
+    # unsubscribed, expired (never confirmed), refused (the mail server refused the address)
+    status: str = Field(default="pending", sa_column=sa.Column(sa.String(20), nullable=False, index=True))
+    created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    confirmed_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    ended_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+
+
+class AlertAddress(SQLModel, table=True):
+    """Per address (its hash only), for the hourly limit on confirmations: when the form
+    last asked for one, and when one was last sent."""
+
+    __tablename__ = "alert_addresses"
+
+    address_hash: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
+    last_requested_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    last_sent_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+
+
+class MailMessage(SQLModel, table=True):
+    """A message owed (the mail outbox): stored in the transaction that decided it,
+    sent at most once by the mailer, retried on SMTP failure, never dropped."""
+
+    __tablename__ = "mail_outbox"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    # confirm (the double opt-in message) or alert (one new opportunity)
+    kind: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    subscription_id: int = Field(foreign_key="alert_subscriptions.id", nullable=False, index=True)
+    address_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    opportunity_id: Optional[int] = Field(default=None, foreign_key="opportunities.id")
+    # pending, sent, cancelled (no longer wanted when its turn came), refused (for good)
+    status: str = Field(default="pending", sa_column=sa.Column(sa.String(20), nullable=False))
+    attempts: int = Field(default=0)
+    last_error: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
+    created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    next_attempt_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    sent_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+
+    __table_args__ = (
+        # One message per opportunity and address, whatever the subscriptions (NULL for
+        # confirmations, which the hourly limit bounds instead).
+        sa.UniqueConstraint("address_hash", "opportunity_id", name="uq_mail_address_opportunity"),
+        sa.Index("ix_mail_outbox_due", "status", "next_attempt_at", "id"),
+    )

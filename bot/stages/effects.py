@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 from sqlmodel import Session
 
+from bot import alerts
 from bot.github import requests as gw
 from bot.github.requests import FollowUp, Prepared, Rendered
 from bot.pipeline.context import Context
@@ -76,6 +77,8 @@ def set_state(ctx: Context, opportunity: Opportunity, new: State, **detail: Any)
         ctx.write(gw.remove_label(opportunity.installation_id, opportunity.repository, opportunity.issue_number, State(old).label))
     ctx.write(gw.add_labels(opportunity.installation_id, opportunity.repository, opportunity.issue_number, [new.label]))
     audit(ctx, opportunity, "state_changed", **{"from": old, "to": new.value}, **detail)
+    if new == State.OPEN:  # opened, or reopened by /extend: email alerts owed, in this transaction
+        alerts.opportunity_opened(ctx.session, opportunity, ctx.now, private=(ctx.payload.get("repository") or {}).get("private"))
 
 
 def issuers_of(opportunity: Opportunity, config: RepoConfig) -> list[str]:
