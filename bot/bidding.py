@@ -10,7 +10,7 @@ from bot.opportunities import audit, bidders_of, cancel as cancel_opportunity, p
 from bot.outcomes import Outcome, done, refuse
 from bot.procurement import receipts
 from bot.procurement.dates import DateError, parse_deadline
-from bot.procurement.lifecycle import State, accepts_bids, can_cancel, can_extend
+from bot.procurement.lifecycle import State, accepts_bids, can_cancel, can_extend, takes_late_arrival
 from bot.target import Target
 from bot.messages import render
 from storage import procurement as store
@@ -56,8 +56,11 @@ def _bid_refusal(ctx, target: Target, cmd, login: str, at: datetime):
         return refuse(cmd, "cancelled")
     if state == State.NEEDS_CHANGES:
         return refuse(cmd, "not_open_yet")
-    if not accepts_bids(state) or (opportunity.deadline is not None and at >= opportunity.deadline):
+    if opportunity.deadline is not None and at >= opportunity.deadline:
         return refuse(cmd, "deadline_passed", deadline=opportunity.deadline, timezone=opportunity.timezone)
+    if not accepts_bids(state) and not takes_late_arrival(state):
+        # Written on time, but GitHub delivered it only after an award was recommended.
+        return refuse(cmd, "arrived_after_award", deadline=opportunity.deadline, timezone=opportunity.timezone, at=at)
     if cmd.error:
         return refuse(cmd, "bid_usage", error=cmd.error, value=opportunity.value)
     registration = store.registration(ctx.session, login)
@@ -122,6 +125,12 @@ def bid(ctx, target: Target, cmd, comment: dict) -> Outcome:
     proposal.sha256 = digest
     ctx.session.add(proposal)
     audit(ctx, opportunity, "bid_recorded", url=comment.get("html_url"), who=login, receipt=number, sha256=digest, version=version)
+    late = not accepts_bids(State(opportunity.state))
+    if late:
+        # Bidding closed meanwhile: the proposal joins the evaluation, and its evaluators are told.
+        from bot.late_proposals import joined_evaluation
+
+        joined_evaluation(ctx, opportunity, proposal, version, at)
     refresh_summary(ctx, opportunity)
     sealed = opportunity.bidding == "sealed"
     return done(
@@ -136,6 +145,7 @@ def bid(ctx, target: Target, cmd, comment: dict) -> Outcome:
         amount=None if sealed else amount,
         deadline=opportunity.deadline,
         timezone=opportunity.timezone,
+        late=late,
     )
 
 

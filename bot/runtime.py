@@ -16,6 +16,8 @@ from bot.app import IntakeActivity, create_app
 from bot.github import GitHubApp
 from bot.handlers_all import ROUTER
 from bot.logs import register_secret
+from bot.recovered import audit_recovered
+from bot.recovery import Recovery
 from bot.scheduler import Scheduler
 from bot.sender import Sender
 from bot.settings import Settings
@@ -37,6 +39,7 @@ class Runtime:
     worker: Worker
     sender: Optional[Sender]
     scheduler: Scheduler
+    recovery: Optional[Recovery] = None
     clock: Callable[[], datetime] = utcnow
     activity: IntakeActivity = field(default_factory=IntakeActivity)
     threads: list[threading.Thread] = field(default_factory=list)
@@ -60,7 +63,7 @@ class Runtime:
 
         return create_app(self.engine, self.settings.webhook_secret_bytes, ROUTER, lifespan=lifespan, clock=self.clock, activity=self.activity)
 
-    def start(self, worker: bool = True, sender: bool = True, scheduler: bool = True) -> None:
+    def start(self, worker: bool = True, sender: bool = True, scheduler: bool = True, recovery: bool = True) -> None:
         self.stop.clear()
         loops = []
         if worker:
@@ -69,6 +72,10 @@ class Runtime:
             loops.append(("sender", self.sender.run_forever))
         if scheduler:
             loops.append(("scheduler", self.scheduler.run_forever))
+        if recovery and self.recovery is not None:
+            # Beside the scheduler: its first pass at once, so an outage is repaired
+            # within one interval of restarting.
+            loops.append(("recovery", self.recovery.run_forever))
         for name, target in loops:
             thread = threading.Thread(target=target, args=(self.stop,), name=f"devex-{name}", daemon=True)
             thread.start()
@@ -92,6 +99,7 @@ def build(
     *,
     engine: Optional[Engine] = None,
     github_call: Optional[Callable] = None,
+    app_call: Optional[Callable] = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> Runtime:
     register_secret(settings.github_webhook_secret)
@@ -101,6 +109,8 @@ def build(
     if github_call is None:
         app = github_for(settings)
         github_call = app.call if app is not None else None
+        app_call = app_call or (app.call_as_app if app is not None else None)
+    recovery = Recovery(engine, app_call, settings.recovery_interval, clock=clock) if app_call is not None and settings.recovery_interval > 0 else None
     sender = (
         Sender(engine, settings, github_call, preparers=PREPARERS, follows=FOLLOWS, clock=clock, yield_to=activity.busy)
         if github_call is not None
@@ -110,9 +120,10 @@ def build(
         settings=settings,
         engine=engine,
         github_call=github_call,
-        worker=Worker(engine, settings, ROUTER, github_call, clock=clock, yield_to=activity.busy),
+        worker=Worker(engine, settings, ROUTER, github_call, clock=clock, yield_to=activity.busy, on_recovered=audit_recovered),
         sender=sender,
         scheduler=Scheduler(engine, settings.scheduler_interval, clock=clock),
+        recovery=recovery,
         clock=clock,
         activity=activity,
     )

@@ -346,6 +346,20 @@ class SimulatedGitHub:
         with self.lock:
             self.tokens.clear()
 
+    def add_routes(self, table: Iterable[tuple[str, str, str, Callable[..., tuple[int, Any, dict]]]]) -> None:
+        """More endpoints: (method, path regex, "jwt" or "token", handler). A handler
+        takes (api_url, query, body, **path_params) and returns (status, body, headers)."""
+
+        def plain(handler: Callable[..., tuple[int, Any, dict]]) -> Callable[..., _Reply]:
+            def route(context: _Context, **params: str) -> _Reply:
+                status, body, headers = handler(context.api, context.query, context.body, **params)
+                return _Reply(status, body, dict(headers or {}))
+
+            return route
+
+        with self.lock:
+            self._routes.extend((m, re.compile(p), auth, plain(h)) for m, p, auth, h in table)
+
     # ------------------------------------------------------------------
     # Faults
 
