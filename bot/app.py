@@ -157,7 +157,21 @@ class IntakeWriter:
                     future.set_result(result)
 
 
-async def _read_body(request: Request) -> Optional[bytes]:
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, timeout: float) -> bytes:
+    """The body; raises _TooLarge over MAX_BODY (stops reading there), TimeoutError
+    when the client takes longer than `timeout` seconds to send it."""
+    with anyio.fail_after(timeout):
+        body = await _read_body_unbounded(request)
+    if body is None:
+        raise _TooLarge()
+    return body
+
+
+async def _read_body_unbounded(request: Request) -> Optional[bytes]:
     """The body, or None when it is over MAX_BODY (stops reading there)."""
     length = request.headers.get("content-length")
     if length is not None:
@@ -184,6 +198,7 @@ def create_app(
     lifespan=None,
     clock: Callable[[], datetime] = utcnow,
     activity: Optional[IntakeActivity] = None,
+    body_timeout: float = 30.0,
 ) -> Starlette:
     writer = IntakeWriter(engine, clock)
     activity = activity or IntakeActivity()
@@ -196,9 +211,12 @@ def create_app(
             activity.end()
 
     async def receive(request: Request) -> Response:
-        body = await _read_body(request)
-        if body is None:
+        try:
+            body = await _read_body(request, body_timeout)
+        except _TooLarge:
             return JSONResponse({"error": "payload too large"}, status_code=413)
+        except TimeoutError:
+            return JSONResponse({"error": "the body took too long to arrive"}, status_code=408, headers={"connection": "close"})
         if not signature_ok(webhook_secret, body, request.headers.get("x-hub-signature-256")):
             return JSONResponse({"error": "bad signature"}, status_code=401)
         event = request.headers.get("x-github-event")

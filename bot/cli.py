@@ -53,7 +53,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log.warning("GITHUB_APP_ID or the private key is missing: deliveries are stored and handled, nothing is written to GitHub")
     background = not args.no_worker
     app = runtime.app(background=background)
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level=settings.log_level.lower(), access_log=False)
+    from bot.http_limits import server_options
+
+    config = uvicorn.Config(
+        app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        **server_options(settings.http_header_timeout),
+    )
+    uvicorn.Server(config).run()
     return 0
 
 

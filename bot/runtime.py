@@ -61,7 +61,15 @@ class Runtime:
                 finally:
                     self.shutdown()
 
-        return create_app(self.engine, self.settings.webhook_secret_bytes, ROUTER, lifespan=lifespan, clock=self.clock, activity=self.activity)
+        return create_app(
+            self.engine,
+            self.settings.webhook_secret_bytes,
+            ROUTER,
+            lifespan=lifespan,
+            clock=self.clock,
+            activity=self.activity,
+            body_timeout=self.settings.http_body_timeout,
+        )
 
     def start(self, worker: bool = True, sender: bool = True, scheduler: bool = True, recovery: bool = True) -> None:
         self.stop.clear()
