@@ -54,10 +54,13 @@ TOKEN_REQUEST = re.compile(r"/app/installations/[^/]+/access_tokens$")
 
 def _credentials_problem(exc: Exception, app_id: str, as_app: bool) -> Optional[GitHubError]:
     """A failure of the app's own credentials, or None for any other failure."""
-    if isinstance(exc, RequestError) and isinstance(exc.exc, jwt.PyJWTError):
-        return GitHubError(UNUSABLE_KEY.format(app_id=app_id, why=type(exc.exc).__name__), status=None, retryable=False, authentication=True)
-    if isinstance(exc, RequestFailed) and exc.response.status_code == 401:
-        if as_app or TOKEN_REQUEST.search(exc.request.url.path):
+    # githubkit wraps what fails in its authentication flow (signing the JWT, the
+    # token request) in a plain RequestError.
+    inner = exc.exc if isinstance(exc, RequestError) and not isinstance(exc, (RequestFailed, RequestTimeout)) else exc
+    if isinstance(inner, jwt.PyJWTError):
+        return GitHubError(UNUSABLE_KEY.format(app_id=app_id, why=type(inner).__name__), status=None, retryable=False, authentication=True)
+    if isinstance(inner, RequestFailed) and inner.response.status_code == 401:
+        if as_app or TOKEN_REQUEST.search(inner.request.url.path):
             return GitHubError(REFUSED_CREDENTIALS.format(app_id=app_id), status=401, retryable=False, authentication=True)
     return None
 
@@ -78,6 +81,8 @@ def _says_secondary_limit(response: httpx.Response) -> bool:
 
 
 def _classify(exc: Exception) -> GitHubError:
+    if isinstance(exc, RequestError) and not isinstance(exc, (RequestFailed, RequestTimeout)) and isinstance(exc.exc, RequestError):
+        return _classify(exc.exc)  # a failure inside githubkit's authentication flow (the token request)
     if isinstance(exc, RateLimitExceeded):
         after = exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta) else None
         return GitHubError(f"rate limited ({exc.response.status_code})", status=exc.response.status_code, retryable=True, retry_after=after)
