@@ -368,3 +368,18 @@ def test_recover_on_the_command_line_prints_what_it_redelivered(harness, hooks, 
     assert main(["recover", "--since", (clock() - timedelta(minutes=5)).isoformat()]) == 0
     again = capsys.readouterr().out
     assert "0 redelivered" in again and "1 already asked for" in again
+
+
+def test_a_recovered_bid_arriving_after_an_award_was_recommended_is_refused_and_says_why(harness, hooks, sim):
+    number = _opportunity_with_a_bid(harness, hooks, sim)
+    comment_id = _late_bid(harness, hooks, sim, number)
+    run(harness, hooks)  # bidding closes
+    harness.comment(number, "pm-alice", "/score @bidder-bob 80")
+    harness.comment(number, "pm-alice", "/award @bidder-bob")
+    recover(harness, hooks)
+    reply = harness.bot_comments(number)[-1]
+    assert "@bidder-carol" in reply and "only after an award was recommended" in english(reply)
+    assert "après la recommandation d'une attribution" in french(reply)
+    assert comment_id not in {c["id"] for c in harness.thread(number)}
+    with Session(harness.engine) as session:
+        assert session.exec(select(Proposal).where(Proposal.bidder == "bidder-carol")).first() is None
