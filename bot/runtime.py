@@ -18,6 +18,8 @@ from bot.github.client import GitHubApp
 from bot.pipeline.routing import Router
 from bot.alerts.mailer import Mailer
 from bot.logs import register_secret
+from bot.stages.recovered import audit_recovered
+from bot.pipeline.recovery import Recovery
 from bot.pipeline.scheduler import Scheduler
 from bot.pipeline.sender import Sender
 from bot.settings import Settings
@@ -45,6 +47,7 @@ class Runtime:
     worker: Worker
     sender: Optional[Sender]
     scheduler: Scheduler
+    recovery: Optional[Recovery] = None
     clock: Callable[[], datetime] = utcnow
     mailer: Optional[Mailer] = None  # alerts by email, when SMTP_URL is set
     activity: IntakeActivity = field(default_factory=IntakeActivity)
@@ -65,11 +68,19 @@ class Runtime:
                 finally:
                     self.shutdown()
 
-        app = create_app(self.engine, self.settings.webhook_secret_bytes, ROUTER, lifespan=lifespan, clock=self.clock, activity=self.activity)
+        app = create_app(
+            self.engine,
+            self.settings.webhook_secret_bytes,
+            ROUTER,
+            lifespan=lifespan,
+            clock=self.clock,
+            activity=self.activity,
+            body_timeout=self.settings.http_body_timeout,
+        )
         app.router.routes.extend(alert_routes(self.engine, self.settings, self.clock))
         return app
 
-    def start(self, worker: bool = True, sender: bool = True, scheduler: bool = True, mailer: bool = True) -> None:
+    def start(self, worker: bool = True, sender: bool = True, scheduler: bool = True, recovery: bool = True, mailer: bool = True) -> None:
         self.stop.clear()
         loops = []
         if worker:
@@ -80,6 +91,10 @@ class Runtime:
             loops.append(("scheduler", self.scheduler.run_forever))
         if mailer and self.mailer is not None:
             loops.append(("mailer", self.mailer.run_forever))
+        if recovery and self.recovery is not None:
+            # Beside the scheduler: its first pass at once, so an outage is repaired
+            # within one interval of restarting.
+            loops.append(("recovery", self.recovery.run_forever))
         for name, target in loops:
             thread = threading.Thread(target=target, args=(self.stop,), name=f"devex-{name}", daemon=True)
             thread.start()
@@ -103,6 +118,7 @@ def build(
     *,
     engine: Optional[Engine] = None,
     github_call: Optional[Callable] = None,
+    app_call: Optional[Callable] = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> Runtime:
     register_secret(settings.github_webhook_secret)
@@ -114,6 +130,8 @@ def build(
     if github_call is None:
         app = github_for(settings)
         github_call = app.call if app is not None else None
+        app_call = app_call or (app.call_as_app if app is not None else None)
+    recovery = Recovery(engine, app_call, settings.recovery_interval, clock=clock) if app_call is not None and settings.recovery_interval > 0 else None
     sender = (
         Sender(engine, settings, github_call, preparers=PREPARERS, follows=FOLLOWS, clock=clock, yield_to=activity.busy)
         if github_call is not None
@@ -123,9 +141,10 @@ def build(
         settings=settings,
         engine=engine,
         github_call=github_call,
-        worker=Worker(engine, settings, ROUTER, github_call, clock=clock, yield_to=activity.busy),
+        worker=Worker(engine, settings, ROUTER, github_call, clock=clock, yield_to=activity.busy, on_recovered=audit_recovered),
         sender=sender,
         scheduler=Scheduler(engine, settings.scheduler_interval, clock=clock),
+        recovery=recovery,
         clock=clock,
         mailer=Mailer(engine, settings, clock=clock) if settings.alerts_on else None,
         activity=activity,

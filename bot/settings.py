@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     max_delivery_attempts: int = Field(default=8, alias="DEVEX_MAX_DELIVERY_ATTEMPTS")
     # How long a cached `.github/devex.yml` is trusted when no push told us otherwise.
     config_ttl: float = Field(default=300.0, alias="DEVEX_CONFIG_TTL")
+    # How often missed deliveries are looked for and asked again of GitHub (0: never).
+    recovery_interval: float = Field(default=300.0, alias="DEVEX_RECOVERY_INTERVAL")
+    # How long a client may take to send a request's line and headers (and an idle
+    # connection may stay open), and its body: `devex-bot serve` closes it after.
+    http_header_timeout: float = Field(default=10.0, alias="DEVEX_HTTP_HEADER_TIMEOUT")
+    http_body_timeout: float = Field(default=30.0, alias="DEVEX_HTTP_BODY_TIMEOUT")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
 
     # Alerts (PRODUCT.md "Alerts"): off without SMTP_URL.

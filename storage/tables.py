@@ -403,3 +403,34 @@ class MailMessage(SQLModel, table=True):
         sa.UniqueConstraint("address_hash", "opportunity_id", name="uq_mail_address_opportunity"),
         sa.Index("ix_mail_outbox_due", "status", "next_attempt_at", "id"),
     )
+# Missed deliveries (PRODUCT.md "Missed deliveries"): what recovery asked GitHub for.
+
+
+class HookRedelivery(SQLModel, table=True):
+    """A delivery (GUID) GitHub was asked to send again. The row is the claim:
+    whoever inserts it asks GitHub, so several processes ask once per GUID."""
+
+    __tablename__ = "hook_redeliveries"
+
+    guid: str = Field(sa_column=sa.Column(sa.String(100), primary_key=True))
+    # GitHub's id of the attempt named in the request (`POST /app/hook/deliveries/{id}/attempts`).
+    hook_delivery_id: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    event: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(60)))
+    action: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(60)))
+    # requested, refused (GitHub said no for good: too old) or failed (asking failed; asked again later)
+    status: str = Field(default="requested", sa_column=sa.Column(sa.String(20), nullable=False))
+    requests: int = Field(default=1)
+    first_delivered_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    requested_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    detail: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
+
+
+class HookRecoveryMark(SQLModel, table=True):
+    """How far back the last recovery pass read GitHub's list of deliveries."""
+
+    __tablename__ = "hook_recovery_marks"
+
+    name: str = Field(sa_column=sa.Column(sa.String(40), primary_key=True))
+    newest_delivered_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    newest_id: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    looked_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))

@@ -224,7 +224,7 @@ class Sender:
         for call in calls:
             outcome = self._call_one(installation_id, call)
             outcomes.append(outcome)
-            if outcome.error is not None and outcome.error.retryable:
+            if outcome.error is not None and (outcome.error.retryable or outcome.error.authentication):
                 break  # what follows waits behind it: the installation's order holds
         return outcomes
 
@@ -281,6 +281,13 @@ class Sender:
         if error.status == 404 and write.method == "DELETE":
             # Already gone: what the write wanted is true.
             outbox.mark_sent(session, installation, write, {"status": 404}, now, touched=touched)
+            return
+        if error.authentication:
+            # The app's credentials were refused: kept, tried again after the longest
+            # wait (not refused for good: a fixed key must still send it).
+            wait = self.settings.retry_cap
+            outbox.mark_retry(session, installation, write, str(error), wait, touched=touched, now=now)
+            log.error("write %s not sent: %s; kept, tried again in %.0fs", write.id, error, wait, extra=_fields(installation, write, path))
             return
         if error.retryable:
             wait = error.retry_after if error.retry_after is not None else self._backoff(write.attempts)

@@ -31,6 +31,7 @@ from bot.settings import Settings
 from bot.pipeline.pacing import rest_while_intake_busy
 from bot.pipeline.retry import backoff
 from storage import inbox
+from storage import recovery as recovery_store
 from storage.db import is_sqlite, redoable
 from storage.installations import installation_active, touch_installation
 from storage.tables import utcnow
@@ -48,14 +49,22 @@ SQLITE_BATCH = 16
 
 def _without_nul(value):
     """JSON may carry NUL (`\\u0000`) in a title or a comment; PostgreSQL text cannot hold it,
-    and the delivery would fail for ever there (a bid lost, a sealed comment left up)."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_nul(v) for v in value]
-    return value
+    and the delivery would fail for ever there (a bid lost, a sealed comment left up).
+    Without recursion: however deep the payload, this cannot fail."""
+    root = [value]
+    stack: list = [(root, 0)]
+    while stack:
+        container, key = stack.pop()
+        item = container[key]
+        if isinstance(item, str):
+            container[key] = item.replace("\x00", "")
+        elif isinstance(item, dict):
+            cleaned = {(k.replace("\x00", "") if isinstance(k, str) else k): v for k, v in item.items()}
+            container[key] = cleaned
+            stack.extend((cleaned, k) for k in cleaned)
+        elif isinstance(item, list):
+            stack.extend((item, i) for i in range(len(item)))
+    return root[0]
 
 
 class Worker:
@@ -69,6 +78,7 @@ class Worker:
         clock: Callable[[], datetime] = utcnow,
         name: str = "worker",
         yield_to: Optional[Callable[[], bool]] = None,
+        on_recovered: Optional[Callable[[Context], None]] = None,
     ):
         self.engine = engine
         self.settings = settings
@@ -77,6 +87,8 @@ class Worker:
         self.clock = clock
         self.name = name
         self.yield_to = yield_to  # whether intake is busy (bot.pipeline.pacing)
+        # Called after the handlers of a delivery that recovery asked GitHub to redeliver.
+        self.on_recovered = on_recovered
         self.configs = ConfigStore(ttl=settings.config_ttl, clock=clock)
         # Redone from the inbox after a power cut: commits need not wait for the disk.
         self._work_engine = redoable(engine)
@@ -91,11 +103,12 @@ class Worker:
                 session.rollback()
                 return 0
             handled = 0
+            recovered = recovery_store.requested_among(session, [d.delivery_id for d in deliveries])
             for delivery in deliveries:
                 # Each delivery's handlers run in a savepoint of their own (`_handle`):
                 # one that fails is rolled back alone and retried later; the others'
                 # effects, writes and `done` marks commit together.
-                asked_github = self._handle(session, delivery, now)
+                asked_github = self._handle(session, delivery, now, recovered=delivery.delivery_id in recovered)
                 handled += 1
                 if asked_github:
                     # It waited on GitHub holding the transaction (on SQLite, the write
@@ -104,7 +117,7 @@ class Worker:
             session.commit()
             return handled
 
-    def _handle(self, session: Session, delivery, now: datetime) -> bool:
+    def _handle(self, session: Session, delivery, now: datetime, recovered: bool = False) -> bool:
         """Applies one delivery (or records its failure); True when GitHub was asked something."""
         adapter = delivery_logger(delivery.delivery_id, delivery.installation_id, delivery.repository)
         try:
@@ -145,11 +158,14 @@ class Worker:
             received_at=delivery.received_at,
             log=adapter,
             configs=self.configs,
+            recovered=recovered,
         )
         try:
             with session.begin_nested():
                 for handler in handlers:
                     handler(ctx)
+                if recovered and self.on_recovered is not None:
+                    self.on_recovered(ctx)
         except Exception as exc:
             self._failed(session, delivery, exc, now, adapter)
             return bool(github and github.calls)
@@ -165,6 +181,16 @@ class Worker:
         waits_for_github = isinstance(exc, GitHubError) and exc.retryable
         if waits_for_github and exc.retry_after is not None:
             wait = max(wait, exc.retry_after)
+        if isinstance(exc, GitHubError) and exc.authentication:
+            # The app's credentials: only the operator can fix them. No traceback, no fast
+            # retries, and nothing parked: the delivery waits the longest interval, so it
+            # takes effect after the fix (and a restart) without anyone re-queueing it.
+            wait = self.settings.retry_cap
+            adapter.error("delivery %s.%s not handled: %s; kept, tried again in %.0fs", delivery.event, delivery.action, exc, wait)
+            inbox.mark_failed_attempt(
+                session, delivery, f"{type(exc).__name__}: {exc}", retry_in=timedelta(seconds=wait), max_attempts=sys.maxsize, now=now
+            )
+            return
         adapter.exception("delivery %s.%s failed (attempt %d)", delivery.event, delivery.action, delivery.attempts + 1)
         inbox.mark_failed_attempt(
             session,

@@ -13,7 +13,8 @@ from bot.stages.opportunities import cancel as cancel_opportunity
 from bot.stages.outcomes import Outcome, Refusal, done, refuse
 from bot.procurement import receipts
 from bot.procurement.dates import DateError, parse_deadline
-from bot.procurement.lifecycle import State, accepts_bids, can_cancel, can_extend
+from bot.procurement.lifecycle import State, accepts_bids, can_cancel, can_extend, takes_late_arrival
+from bot.stages.late_proposals import joined_evaluation
 from bot.stages.target import Target
 from bot.messages import render
 from storage import procurement as store
@@ -58,8 +59,12 @@ def may_bid(ctx, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
         return Refusal("cancelled", "when_open")
     if state == State.NEEDS_CHANGES:
         return Refusal("not_open_yet", "when_open")
-    if not accepts_bids(state) or (opportunity.deadline is not None and ctx.written_at >= opportunity.deadline):
+    if opportunity.deadline is not None and ctx.written_at >= opportunity.deadline:
         return Refusal("deadline_passed", "when_open", {"deadline": opportunity.deadline, "timezone": opportunity.timezone})
+    if not accepts_bids(state) and not takes_late_arrival(state):
+        # Written on time, but GitHub delivered it only after an award was recommended.
+        params = {"deadline": opportunity.deadline, "timezone": opportunity.timezone, "at": ctx.written_at}
+        return Refusal("arrived_after_award", "when_open", params)
     registration = store.registration(ctx.session, login)
     if registration is None:
         return Refusal("not_registered", "register_first")
@@ -135,6 +140,10 @@ def bid(ctx, target: Target, cmd, comment: dict) -> Outcome:
     proposal.sha256 = digest
     ctx.session.add(proposal)
     audit(ctx, opportunity, "bid_recorded", url=comment.get("html_url"), who=login, receipt=number, sha256=digest, version=version)
+    late = not accepts_bids(State(opportunity.state))
+    if late:
+        # Bidding closed meanwhile: the proposal joins the evaluation, and its evaluators are told.
+        joined_evaluation(ctx, opportunity, proposal, version, at)
     refresh_summary(ctx, opportunity)
     sealed = opportunity.bidding == "sealed"
     return done(
@@ -149,6 +158,7 @@ def bid(ctx, target: Target, cmd, comment: dict) -> Outcome:
         amount=None if sealed else amount,
         deadline=opportunity.deadline,
         timezone=opportunity.timezone,
+        late=late,
     )
 
 

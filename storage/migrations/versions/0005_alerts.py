@@ -9,7 +9,7 @@ from alembic import op
 from storage.tables import UTCDateTime
 
 revision = "0005_alerts"
-down_revision = "0003"
+down_revision = "0004_recovery"
 branch_labels = None
 depends_on = None
 
