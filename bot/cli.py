@@ -86,9 +86,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_receive(args: argparse.Namespace) -> int:
-    """Handles one payload from a file, as Probot's `receive` does (bot.pipeline.receive)."""
+    """Handles one payload from a file, as Probot's `receive` does (bot.receive)."""
     from bot.logs import configure
-    from bot.pipeline.receive import receive
+    from bot.receive import receive
 
     settings = _settings()
     configure(settings.log_level)

@@ -25,6 +25,7 @@ from bot.pipeline.sender import Sender
 from bot.settings import Settings
 from bot.web.alerts import routes as alert_routes
 from bot.pipeline.worker import Worker
+from bot.stages.configuration import ConfigStore
 from bot.stages.follow_ups import FOLLOWS, PREPARERS
 from handlers import installation, issue_comment, issues, ping, pull_request, push, scheduled
 from storage.db import make_engine
@@ -141,7 +142,16 @@ def build(
         settings=settings,
         engine=engine,
         github_call=github_call,
-        worker=Worker(engine, settings, ROUTER, github_call, clock=clock, yield_to=activity.busy, on_recovered=audit_recovered),
+        worker=Worker(
+            engine,
+            settings,
+            ROUTER,
+            github_call,
+            clock=clock,
+            yield_to=activity.busy,
+            on_recovered=audit_recovered,
+            configs=ConfigStore(ttl=settings.config_ttl, clock=clock),
+        ),
         sender=sender,
         scheduler=Scheduler(engine, settings.scheduler_interval, clock=clock),
         recovery=recovery,

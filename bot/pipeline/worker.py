@@ -17,12 +17,11 @@ import sys
 import threading
 import time
 from datetime import datetime, timedelta
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.stages.configuration import ConfigStore
 from bot.pipeline.context import Context
 from bot.github.client import GitHubError, GitHubReader
 from bot.logs import delivery_logger
@@ -79,6 +78,7 @@ class Worker:
         name: str = "worker",
         yield_to: Optional[Callable[[], bool]] = None,
         on_recovered: Optional[Callable[[Context], None]] = None,
+        configs: Any = None,
     ):
         self.engine = engine
         self.settings = settings
@@ -89,7 +89,9 @@ class Worker:
         self.yield_to = yield_to  # whether intake is busy (bot.pipeline.pacing)
         # Called after the handlers of a delivery that recovery asked GitHub to redeliver.
         self.on_recovered = on_recovered
-        self.configs = ConfigStore(ttl=settings.config_ttl, clock=clock)
+        # What handlers read the repositories' configuration with (the composition
+        # root passes bot.stages.configuration.ConfigStore; the pipeline knows no stage).
+        self.configs = configs
         # Redone from the inbox after a power cut: commits need not wait for the disk.
         self._work_engine = redoable(engine)
         self.batch = SQLITE_BATCH if is_sqlite(engine) else 1

@@ -163,6 +163,13 @@ def validate(ctx: Context, *, labelled: bool, quiet: bool = False) -> None:
 # ---------------------------------------------------------------- closing and cancelling
 
 
+def deadline_passed(ctx: Context, opportunity_id: int) -> None:
+    """The scheduler's internal delivery: the deadline of this opportunity passed."""
+    opportunity = store.opportunity(ctx.session, opportunity_id)
+    if opportunity is not None:
+        close_bidding(ctx, opportunity)
+
+
 def close_bidding(ctx: Context, opportunity: Opportunity) -> None:
     """The deadline passed: evaluation, with the proposals published to the evaluators."""
     if opportunity.state != State.OPEN.value or opportunity.deadline is None or opportunity.deadline > ctx.now:
