@@ -27,6 +27,7 @@ from bot.web.alerts import routes as alert_routes
 from bot.pipeline.worker import Worker
 from bot.stages.configuration import ConfigStore
 from bot.stages.follow_ups import FOLLOWS, PREPARERS
+from bot.stages.people import PermissionMemory
 from handlers import installation, issue_comment, issues, ping, pull_request, push, scheduled
 from storage.db import make_engine
 from storage.tables import utcnow
@@ -151,6 +152,7 @@ def build(
             yield_to=activity.busy,
             on_recovered=audit_recovered,
             configs=ConfigStore(ttl=settings.config_ttl, clock=clock),
+            permissions=PermissionMemory(),
         ),
         sender=sender,
         scheduler=Scheduler(engine, settings.scheduler_interval, clock=clock),

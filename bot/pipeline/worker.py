@@ -79,6 +79,7 @@ class Worker:
         yield_to: Optional[Callable[[], bool]] = None,
         on_recovered: Optional[Callable[[Context], None]] = None,
         configs: Any = None,
+        permissions: Any = None,
     ):
         self.engine = engine
         self.settings = settings
@@ -92,6 +93,7 @@ class Worker:
         # What handlers read the repositories' configuration with (the composition
         # root passes bot.stages.configuration.ConfigStore; the pipeline knows no stage).
         self.configs = configs
+        self.permissions = permissions  # bot.stages.people.PermissionMemory, shared by this worker's deliveries
         # Redone from the inbox after a power cut: commits need not wait for the disk.
         self._work_engine = redoable(engine)
         self.batch = SQLITE_BATCH if is_sqlite(engine) else 1
@@ -160,6 +162,7 @@ class Worker:
             received_at=delivery.received_at,
             log=adapter,
             configs=self.configs,
+            permissions=self.permissions,
             recovered=recovered,
         )
         try:
