@@ -69,6 +69,8 @@ def set_state(ctx: Context, opportunity: Opportunity, new: State, **detail: Any)
         return
     opportunity.state = new.value
     opportunity.updated_at = ctx.now
+    if new == State.OPEN and opportunity.opened_at is None:
+        opportunity.opened_at = ctx.now  # the board lists newest first by this
     store.save(ctx.session, opportunity)
     if old:
         ctx.write(gw.remove_label(opportunity.installation_id, opportunity.repository, opportunity.issue_number, State(old).label))
@@ -183,6 +185,10 @@ def validate(ctx: Context, *, labelled: bool, quiet: bool = False) -> None:
         store.save(ctx.session, opportunity)
         audit(ctx, opportunity, "opportunity_labelled")
     opportunity.title = issue.get("title") or opportunity.title
+    # The public board lists public repositories only, and not those with `board: false`.
+    if isinstance((ctx.payload.get("repository") or {}).get("private"), bool):
+        opportunity.repository_private = ctx.payload["repository"]["private"]
+    opportunity.on_board = config.board
     live = store.live_count(ctx.session, opportunity.id)
 
     if form is not None and opportunity.state == State.OPEN.value and not can_edit_terms(State.OPEN, live) and _terms_changed(ctx, opportunity, form):

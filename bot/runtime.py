@@ -18,6 +18,7 @@ from bot.handlers_all import ROUTER
 from bot.logs import register_secret
 from bot.scheduler import Scheduler
 from bot.sender import Sender
+from bot.web.board import routes as board_routes
 from bot.settings import Settings
 from bot.worker import Worker
 from bot.writes import FOLLOWS, PREPARERS
@@ -58,7 +59,15 @@ class Runtime:
                 finally:
                     self.shutdown()
 
-        return create_app(self.engine, self.settings.webhook_secret_bytes, ROUTER, lifespan=lifespan, clock=self.clock, activity=self.activity)
+        return create_app(
+            self.engine,
+            self.settings.webhook_secret_bytes,
+            ROUTER,
+            lifespan=lifespan,
+            clock=self.clock,
+            activity=self.activity,
+            routes=board_routes(self.engine, self.settings),
+        )
 
     def start(self, worker: bool = True, sender: bool = True, scheduler: bool = True) -> None:
         self.stop.clear()
