@@ -55,6 +55,7 @@ class Page:
     body: str
     media_type: str = HTML
     headers: dict = field(default_factory=dict)
+    pages: int = 1  # of a list: how many pages the search has
 
 
 class Board:
@@ -96,11 +97,11 @@ class Board:
             listings, total = store.page(session, filters.search, self.per_page, (filters.page - 1) * self.per_page)
         if filters.page > 1 and not listings:
             return self.not_found(lang, site, here)
-        return Page(200, self._list_html(lang, site, here, filters, listings, total))
+        return Page(200, self._list_html(lang, site, here, filters, listings, total), pages=_pages(total, self.per_page))
 
     def _list_html(self, lang, site, here, filters: Filters, listings, total, errors=()) -> str:
         links = Links(site, here)
-        pages = max(1, math.ceil(total / self.per_page))
+        pages = _pages(total, self.per_page)
         return render(
             "web/list.html",
             lang,
@@ -166,7 +167,7 @@ class Board:
             listings, total = store.page(session, filters.search, self.per_page, (filters.page - 1) * self.per_page)
         if filters.page > 1 and not listings:
             return Page(404, api.dumps({"error": "not_found"}), JSON)
-        pages = max(1, math.ceil(total / self.per_page))
+        pages = _pages(total, self.per_page)
         here = site.api_list(filters, filters.page)
         wanted = {"self": filters.page, "first": 1, "last": pages}
         if filters.page > 1:
@@ -183,7 +184,7 @@ class Board:
             "links": nav,
         }
         header = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in nav.items() if rel != "self")
-        return Page(200, api.dumps(body), JSON, {"Link": header})
+        return Page(200, api.dumps(body), JSON, {"Link": header}, pages=pages)
 
     def api_detail(self, owner: str, repo: str, number: str, site: Site) -> Page:
         record = self._record(owner, repo, number)
@@ -204,6 +205,10 @@ class Board:
     def listed(self) -> list[tuple[str, int]]:
         with Session(self.engine) as session:
             return store.listed(session)
+
+
+def _pages(total: int, per_page: int) -> int:
+    return max(1, math.ceil(total / per_page))
 
 
 # ---------------------------------------------------------------- HTTP

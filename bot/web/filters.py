@@ -131,6 +131,7 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
         else:
             bad.append("page")
     if bad:
-        # The form shows what was typed, to be corrected.
-        raise FilterError(bad, Filters(given=given, search=Search(**read), page=1))
+        # The form shows what was typed, to be corrected (a state or page cannot be shown).
+        shown = {k: v for k, v in given.items() if k not in bad or k not in ("state", "page")}
+        raise FilterError(bad, Filters(given=shown, search=Search(**read), page=1))
     return Filters(given=given, search=Search(**read), page=page)
