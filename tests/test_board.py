@@ -60,7 +60,10 @@ def test_the_list_shows_open_opportunities_newest_first_in_both_languages(harnes
     assert titles(en.text) == ["Translate the forms", "Speed up the build"]
     assert "<strong>$9,500.00</strong> CAD, taxes included" in en.text
     assert "<strong>$4,200.00</strong> CAD, taxes included" in en.text
-    assert '<time datetime="2026-11-20T19:00:00Z">2026-11-20 19:00 UTC (2026-11-20 14:00 EST, America/Toronto)</time>' in en.text
+    assert (
+        '<time datetime="2026-11-20T19:00:00Z"><span class="nowrap">2026-11-20 19:00</span> UTC '
+        '(<span class="nowrap">2026-11-20 14:00</span> EST, America/Toronto)</time>'
+    ) in en.text
     assert "<dt>Proposals</dt><dd>2 proposals</dd>" in en.text and "<dt>Proposals</dt><dd>none yet</dd>" in en.text
     assert f'<a href="https://github.com/{REPO}/issues/{first}">Issue {REPO}#{first}</a>' in en.text
     assert '<a href="./?skill=GitHub+Actions">GitHub Actions</a>' in en.text
@@ -72,7 +75,7 @@ def test_the_list_shows_open_opportunities_newest_first_in_both_languages(harnes
     assert '<html lang="fr">' in fr.text
     assert titles(fr.text) == ["Translate the forms", "Speed up the build"]
     assert "<strong>9\u00a0500,00\u00a0$</strong> CAD, taxes comprises" in fr.text
-    assert "2026-11-20 19 h 00 UTC (2026-11-20 14 h 00 EST, America/Toronto)" in fr.text
+    assert '<span class="nowrap">2026-11-20 19 h 00</span> UTC (<span class="nowrap">2026-11-20 14 h 00</span> EST, America/Toronto)' in fr.text
     assert "<dt>Propositions</dt><dd>2 propositions</dd>" in fr.text and "aucune pour l&#39;instant" in fr.text
     assert '<a href="../en/" lang="en" hreflang="en">English</a>' in fr.text
     assert "Chercher parmi les occasions" in fr.text and "Search" not in fr.text.replace("search", "")
@@ -98,7 +101,7 @@ def test_an_opportunity_page_says_everything_a_bidder_needs(harness, sim):
     assert f'<a href="../../../../fr/opportunities/{REPO}/{number}" lang="fr"' in text
 
     fr = get(harness.app, f"/fr/opportunities/{REPO}/{number}").text
-    assert "Comment soumissionner" in fr and "<code>/inscription</code>" in fr and "<code>/soumission 9 000,00 $</code>" in fr
+    assert "Comment soumissionner" in fr and "<code>/inscription</code>" in fr and "<code>/soumission 9\u00a0000,00\u00a0$</code>" in fr
     assert re.search(r"<th scope=\"row\">Design</th>\s*<td class=\"amount\">4\u00a0500,00\u00a0\$</td>\s*<td>à faire</td>", fr)
     # GitHub's names are case-insensitive.
     assert get(harness.app, f"/en/opportunities/{REPO.upper()}/{number}").status_code == 200
@@ -111,11 +114,11 @@ def test_an_awarded_contract_shows_the_contractor_the_amount_and_what_was_paid(h
     assert '<a href="https://github.com/bob">bob</a>' in page
     assert "<strong>$8,000.00</strong> CAD, taxes included" in page
     assert "<dt>Paid so far</dt><dd>$3,789.47 of $8,000.00</dd>" in page
-    assert re.search(r"<th scope=\"row\">Design</th>\s*<td class=\"amount\">\$3,789.47</td>\s*<td>paid 2026-11-21 15:00 UTC \(<a href=\"https://github.com/octo-org/procurement/pull/\d+\">pull request #\d+</a>\)</td>", page)
+    assert re.search(r"<th scope=\"row\">Design</th>\s*<td class=\"amount\">\$3,789.47</td>\s*<td>paid <span class=\"nowrap\">2026-11-21 15:00</span> UTC \(<a href=\"https://github.com/octo-org/procurement/pull/\d+\">pull request #\d+</a>\)</td>", page)
     assert re.search(r"<th scope=\"row\">Build</th>\s*<td class=\"amount\">\$4,210.53</td>\s*<td>to do</td>", page)
     assert "How to bid" not in page
     fr = get(harness.app, f"/fr/opportunities/{REPO}/{number}").text
-    assert "<dt>Payé à ce jour</dt><dd>3\u00a0789,47\u00a0$ sur 8\u00a0000,00\u00a0$</dd>" in fr and "payé le 2026-11-21 15 h 00 UTC" in fr
+    assert "<dt>Payé à ce jour</dt><dd>3\u00a0789,47\u00a0$ sur 8\u00a0000,00\u00a0$</dd>" in fr and 'payé le <span class="nowrap">2026-11-21 15 h 00</span> UTC' in fr
 
     listed = get(harness.app, "/en/?state=awarded").text
     assert titles(listed) == ["Speed up the build"] and "<dt>Contractor</dt><dd>bob, $8,000.00</dd>" in listed

@@ -31,6 +31,8 @@ OTHER = {"en": "fr", "fr": "en"}
 
 # Characters XML 1.0 cannot carry (an Atom feed holding one is not well-formed).
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# A date and a time of day as format_datetime writes them: never broken across lines.
+DATE_AND_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d(?::| h )\d\d")
 # How people separate skills in the form's free text.
 SKILL_SEPARATORS = re.compile(r"[,;\n\u2022·/]+|\s+-\s+")
 MAX_SKILLS = 12
@@ -80,6 +82,17 @@ def skill_list(text: Optional[str]) -> list[str]:
     return found[:MAX_SKILLS]
 
 
+def _when_html(lang: str):
+    def when_html(value: Optional[datetime], tz: str = "UTC") -> Markup:
+        """format_datetime's words, each date with its time kept on one line."""
+        if value is None:
+            return Markup("")
+        text = str(escape(format_datetime(value, lang, tz)))
+        return Markup(DATE_AND_TIME.sub(lambda m: f'<span class="nowrap">{m.group(0)}</span>', text))
+
+    return when_html
+
+
 def xml_text(value: Any) -> str:
     return NOT_XML.sub("", "" if value is None else str(value))
 
@@ -117,6 +130,7 @@ def environment(lang: str) -> jinja2.Environment:
     env.filters.update(
         money=lambda value: "" if value is None else format_amount(Decimal(value), lang),
         when=lambda value, tz="UTC": "" if value is None else format_datetime(value, lang, tz),
+        when_html=_when_html(lang),
         iso=iso,
         skill_list=skill_list,
         xml_text=xml_text,
