@@ -136,6 +136,7 @@ def reader(engine: Engine) -> Engine:
     def _read_only(dbapi_connection, _record):  # pragma: no cover - trivial
         dbapi_connection.execute("PRAGMA query_only=ON")
         dbapi_connection.execute("PRAGMA busy_timeout=30000")
+        dbapi_connection.execute("PRAGMA cache_size=-32768")  # 32 MiB: the board reads a lot of rows
 
     @event.listens_for(read, "begin")
     def _snapshot(conn):
@@ -244,17 +245,29 @@ def _listing(row) -> Listing:
 NEWEST_FIRST = (Opportunity.opened_at.desc(), Opportunity.id.desc())
 
 
+def _page_query(session: Session, search: Search, limit: int, offset: int = 0):
+    return select(*COLUMNS).where(*_conditions(session, search)).order_by(*NEWEST_FIRST).limit(limit).offset(offset)
+
+
 def page(session: Session, search: Search, limit: int, offset: int = 0) -> tuple[list[Listing], int]:
     """One page of the search, newest first, and how many match in all."""
-    conditions = _conditions(session, search)
-    total = session.exec(select(sa.func.count()).select_from(Opportunity).where(*conditions)).one()
-    rows = session.exec(select(*COLUMNS).where(*conditions).order_by(*NEWEST_FIRST).limit(limit).offset(offset)).all()
+    total = session.exec(select(sa.func.count()).select_from(Opportunity).where(*_conditions(session, search))).one()
+    rows = session.exec(_page_query(session, search, limit, offset)).all()
     return [_listing(r) for r in rows], int(total)
+
+
+def plan(session: Session, search: Search, limit: int = 20) -> list[str]:
+    """The database's plan for one page of the search (to check that it uses indexes)."""
+    bind = session.get_bind()
+    sql = str(_page_query(session, search, limit).compile(bind, compile_kwargs={"literal_binds": True}))
+    if is_sqlite(bind):
+        return [row[-1] for row in session.exec(sa.text("EXPLAIN QUERY PLAN " + sql)).all()]
+    return [row[0] for row in session.exec(sa.text("EXPLAIN " + sql)).all()]
 
 
 def newest(session: Session, search: Search, limit: int) -> list[Listing]:
     """The feed: the newest opportunities the search matches."""
-    rows = session.exec(select(*COLUMNS).where(*_conditions(session, search)).order_by(*NEWEST_FIRST).limit(limit)).all()
+    rows = session.exec(_page_query(session, search, limit)).all()
     return [_listing(r) for r in rows]
 
 

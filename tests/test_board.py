@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session
 from starlette.applications import Starlette
 
@@ -340,3 +341,27 @@ def test_text_users_wrote_shows_as_text(harness, sim):
     assert get(harness.app, f"/api/opportunities/{REPO}/{number}").json()["title"] == title
     assert "script-src" not in get(harness.app, "/en/").headers["content-security-policy"]
     assert "default-src 'none'" in get(harness.app, "/en/").headers["content-security-policy"]
+
+
+# ---------------------------------------------------------------- speed
+
+
+def test_the_list_and_the_searches_read_through_indexes(engine):
+    """No scan of the opportunities per request (bench/board.py times them at 10,000)."""
+    from decimal import Decimal
+
+    from storage import board as board_store
+
+    searches = [
+        board_store.Search(),
+        board_store.Search(states=board_store.PUBLIC_STATES),
+        board_store.Search(words=("cache", "build")),
+        board_store.Search(skill=("github", "actions"), min_value=Decimal("100")),
+    ]
+    with Session(board_store.reader(engine)) as session:
+        if engine.dialect.name == "postgresql":
+            session.exec(sa.text("SET LOCAL enable_seqscan = off"))  # a tiny table would be scanned anyway
+        for search in searches:
+            plan = "\n".join(board_store.plan(session, search))
+            assert "SCAN opportunities" not in plan and "Seq Scan on opportunities" not in plan, plan
+            assert "ix_opportunities_" in plan or "opportunity_search" in plan, plan

@@ -173,9 +173,9 @@ def test_the_board_written_as_files_works_from_any_folder(harness, sim, tmp_path
 def test_the_words_of_the_board_are_in_both_languages():
     def keys(node, prefix=""):
         found = {}
-        for key, value in node._data.items():
-            if isinstance(value, dict):
-                found.update(keys(type(node)(value), f"{prefix}{key}."))
+        for key, value in node.items():
+            if isinstance(value, type(node)):
+                found.update(keys(value, f"{prefix}{key}."))
             else:
                 found[prefix + str(key)] = value
         return found

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional
 from urllib.parse import quote
 
@@ -22,6 +23,7 @@ from bot.web.filters import Filters
 STYLESHEET = "static/board.css"
 
 
+@lru_cache(maxsize=16384)
 def relative(target: str, here: str) -> str:
     """`target` as seen from the page at `here` (both paths from the root)."""
     path, _, query = target.partition("?")
@@ -86,10 +88,23 @@ class Links:
     site: Site
     here: str
 
-    def __getattr__(self, name: str):
-        target = getattr(self.site, name)
+    def home(self) -> str:
+        return relative(self.site.home(), self.here)
 
-        def link(*args, **kwargs) -> str:
-            return relative(target(*args, **kwargs), self.here)
+    def stylesheet(self) -> str:
+        return relative(self.site.stylesheet(), self.here)
 
-        return link
+    def list(self, lang: str, filters: Optional[Filters] = None, page: int = 1, state: Optional[str] = None) -> str:
+        return relative(self.site.list(lang, filters, page, state), self.here)
+
+    def detail(self, lang: str, repository: str, number: int) -> str:
+        return relative(self.site.detail(lang, repository, number), self.here)
+
+    def feed(self, lang: str, filters: Optional[Filters] = None) -> str:
+        return relative(self.site.feed(lang, filters), self.here)
+
+    def api_list(self, filters: Optional[Filters] = None, page: int = 1) -> str:
+        return relative(self.site.api_list(filters, page), self.here)
+
+    def api_detail(self, repository: str, number: int) -> str:
+        return relative(self.site.api_detail(repository, number), self.here)

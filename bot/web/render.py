@@ -39,24 +39,22 @@ MAX_SKILLS = 12
 
 
 class Words:
-    """One language's words, read as `t.list.heading` or `t.states[state]` (a plain
-    dict would answer `t.filters.clear` with its own method)."""
+    """One language's words, read as `t.list.heading` or `t.states[state]`. Each key
+    is a real attribute (a plain dict would answer `t.filters.clear` with its own
+    method, and a `__getattr__` costs an exception per word)."""
 
     def __init__(self, data: dict):
-        self._data = data
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
+        for key, value in data.items():
+            self.__dict__[str(key)] = Words(value) if isinstance(value, dict) else value
 
     def __getitem__(self, key: str) -> Any:
-        value = self._data[key]
-        return Words(value) if isinstance(value, dict) else value
+        return self.__dict__[key]
 
     def __contains__(self, key: str) -> bool:
-        return key in self._data
+        return key in self.__dict__
+
+    def items(self):
+        return self.__dict__.items()
 
 
 @lru_cache(maxsize=None)
@@ -126,6 +124,7 @@ def environment(lang: str) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates are read once per process
     )
     env.filters.update(
         money=lambda value: "" if value is None else format_amount(Decimal(value), lang),
