@@ -16,7 +16,7 @@ import posixpath
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Optional
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from bot.web.filters import Filters
 
@@ -32,6 +32,11 @@ def relative(target: str, here: str) -> str:
     if path.endswith("/"):
         link = "./" if link == "." else link + "/"
     return link + ("?" + query if query else "")
+
+
+@lru_cache(maxsize=4096)
+def _narrowed(lang: str, name: str, value: str) -> str:
+    return f"/{lang}/?" + urlencode({name: value})
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,10 @@ class Site:
         state = state or filters.state
         name = "index" if state == "open" else state
         return f"{lang}/{name}.html" if page == 1 else f"{lang}/{name}-page-{page}.html"
+
+    def narrowed(self, lang: str, name: str, value: str) -> str:
+        """The open list narrowed by one filter (a skill, an organization): served only."""
+        return _narrowed(lang, name, value)
 
     def detail(self, lang: str, repository: str, number: int) -> str:
         owner, _, repo = repository.partition("/")
@@ -99,6 +108,9 @@ class Links:
 
     def detail(self, lang: str, repository: str, number: int) -> str:
         return relative(self.site.detail(lang, repository, number), self.here)
+
+    def narrowed(self, lang: str, name: str, value: str) -> str:
+        return relative(self.site.narrowed(lang, name, value), self.here)
 
     def feed(self, lang: str, filters: Optional[Filters] = None) -> str:
         return relative(self.site.feed(lang, filters), self.here)

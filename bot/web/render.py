@@ -98,6 +98,8 @@ def xml_text(value: Any) -> str:
 def _fill(text: str, **values: Any) -> Markup:
     """A sentence of the words file with its {placeholders} filled: the sentence and
     the values are escaped, except values that are markup already (`code(...)`)."""
+    if not any(isinstance(v, Markup) for v in values.values()):
+        return escape(text.format_map(values))  # the common case, and much the cheaper
     return Markup(escape(text)).format_map(values)
 
 
