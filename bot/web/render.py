@@ -22,7 +22,6 @@ from markupsafe import Markup, escape
 
 from bot.procurement.dates import format_datetime
 from bot.procurement.money import format_amount
-from bot.web.filters import Filters
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 WEB = TEMPLATES / "web"
@@ -107,11 +106,6 @@ def _code(text: str) -> Markup:
     return Markup("<code>{}</code>").format(text)
 
 
-def _search(**given: str) -> Filters:
-    """The filters of a link, e.g. `search(skill="Python")`."""
-    return Filters(given={k: v for k, v in given.items() if v})
-
-
 def _plural(forms: dict, count: int) -> Markup:
     """`forms` has `zero`, `one` and `other`, each may hold {count}."""
     key = "zero" if count == 0 else "one" if count == 1 else "other"
@@ -138,7 +132,7 @@ def environment(lang: str) -> jinja2.Environment:
         fill=_fill,
         plural=_plural,
     )
-    env.globals.update(lang=lang, other=OTHER[lang], t=words(lang), words_of=words, code=_code, search=_search)
+    env.globals.update(lang=lang, other=OTHER[lang], t=words(lang), words_of=words, code=_code)
     return env
 
 
