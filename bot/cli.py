@@ -1,4 +1,4 @@
-"""`devex-bot`: serve, worker, migrate, receive, recover, demo, export."""
+"""`devex-bot`: serve, worker, migrate, receive, recover, demo, export, board."""
 
 from __future__ import annotations
 
@@ -170,6 +170,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_board(args: argparse.Namespace) -> int:
+    from bot.web.export import export
+    from storage.db import make_engine
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    _check_schema(engine)
+    out = Path(args.out)
+    written = export(engine, out, base_url=args.base_url or settings.public_url)
+    print(f"board written to {out.resolve()} ({written} files): open {out.resolve() / 'index.html'}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="devex-bot", description="Government micro-procurement inside GitHub repositories.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -207,6 +220,11 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["csv", "json"], default="csv")
     export.add_argument("--output", default=None, help="a file (default: standard output)")
     export.set_defaults(func=cmd_export)
+
+    board = sub.add_parser("board", help="writes the public board (pages, feeds, JSON) as static files")
+    board.add_argument("--out", required=True, help="the folder to write into")
+    board.add_argument("--base-url", default=None, help="where the folder will be published, for links in feeds (default DEVEX_PUBLIC_URL)")
+    board.set_defaults(func=cmd_board)
     return p
 
 

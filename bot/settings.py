@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     database_url: str = Field(default=DEFAULT_DATABASE_URL, alias="DATABASE_URL")
     host: str = Field(default="0.0.0.0", alias="HOST")
     port: int = Field(default=3000, alias="PORT")
+    # Where the board is reached from outside, for absolute links in feeds and JSON.
+    public_url: Optional[str] = Field(default=None, alias="DEVEX_PUBLIC_URL")
 
     # At least a second between writes to one installation (GitHub's secondary limits).
     write_interval: float = Field(default=1.0, alias="DEVEX_WRITE_INTERVAL")

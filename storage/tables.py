@@ -65,8 +65,18 @@ class Opportunity(SQLModel, table=True):
     overdue_checked_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
     created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
+    # The public board (storage/board.py): whether the issue's repository is private
+    # (the webhook's `repository.private`; unknown counts as private), whether its
+    # `.github/devex.yml` keeps it on the board (`board`), and when it first opened.
+    repository_private: Optional[bool] = Field(default=None)
+    on_board: bool = Field(default=True, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.true()))
+    opened_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
 
-    __table_args__ = (sa.UniqueConstraint("repository", "issue_number", name="uq_opportunity_issue"),)
+    __table_args__ = (
+        sa.UniqueConstraint("repository", "issue_number", name="uq_opportunity_issue"),
+        # The board's list and feed: listed rows of a state, newest first.
+        sa.Index("ix_opportunities_board", "on_board", "repository_private", "state", "opened_at", "id"),
+    )
 
 
 class Milestone(SQLModel, table=True):

@@ -300,6 +300,11 @@ class RepoConfig(BaseModel):
         "2026-11",
         description="Version of those terms, recorded with each registration.",
     )
+    board: bool = Field(
+        True,
+        description="Whether this repository's opportunities appear on the public board "
+        "(only public repositories ever do).",
+    )
 
     @field_validator("label", mode="before")
     @classmethod
@@ -339,7 +344,7 @@ class RepoConfig(BaseModel):
             raise _fail("currency_not_cad")
         return text
 
-    @field_validator("amounts_include_tax", mode="before")
+    @field_validator("amounts_include_tax", "board", mode="before")
     @classmethod
     def _boolean(cls, value: Any) -> bool:
         if not isinstance(value, bool):

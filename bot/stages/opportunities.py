@@ -117,6 +117,10 @@ def validate(ctx: Context, *, labelled: bool, quiet: bool = False) -> None:
         store.save(ctx.session, opportunity)
         audit(ctx, opportunity, "opportunity_labelled")
     opportunity.title = issue.get("title") or opportunity.title
+    # The public board lists public repositories only, and not those with `board: false`.
+    if isinstance((ctx.payload.get("repository") or {}).get("private"), bool):
+        opportunity.repository_private = ctx.payload["repository"]["private"]
+    opportunity.on_board = config.board
     live = store.live_count(ctx.session, opportunity.id)
 
     if form is not None and opportunity.state == State.OPEN.value and not can_edit_terms(State.OPEN, live) and _terms_changed(ctx, opportunity, form):
