@@ -336,4 +336,39 @@ class AuditEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
 
 
+# --------------------------------------------------------------------------
+# Finance and governance (issue 17): the Financial Administration Act's controls.
+
+
+class FundsCommitment(SQLModel, table=True):
+    """`/commit REFERENCE` (section 32): funds committed for an opportunity, by a finance officer.
+
+    Kept, never replaced: a later commitment (after the value was raised) is a
+    new row, and the latest one counts.
+    """
+
+    __tablename__ = "funds_commitments"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    opportunity_id: int = Field(foreign_key="opportunities.id", nullable=False, index=True)
+    reference: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    # The opportunity's value the commitment covers.
+    amount: Decimal = Field(sa_column=sa.Column(MONEY, nullable=False))
+    committed_by: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    committed_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    comment_url: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
+
+
+class Certification(SQLModel, table=True):
+    """`/certify PAYMENT_ID` (section 34): the work of a payment certified, by someone not the contractor."""
+
+    __tablename__ = "certifications"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    payment_id: int = Field(foreign_key="payments.id", nullable=False, unique=True)
+    certified_by: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    certified_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    comment_url: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
+
+
 metadata = SQLModel.metadata

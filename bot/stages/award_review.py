@@ -32,6 +32,8 @@ from bot.procurement.lifecycle import AWARD_REVIEW_LABEL
 from bot.procurement.money import format_amount
 from bot.procurement.ranking import split_contract
 from bot.stages.standings import Standing, standings
+from bot.stages.finance import splitting_view
+from storage import finance as finance_store
 from storage import outbox
 from storage import procurement as store
 from storage.tables import AuditEvent, Award, GitHubWrite, Opportunity
@@ -136,6 +138,8 @@ def head(session: Session, award: Award, pages: int) -> str:
         officer_logins=config.contract_officer_logins,
         officer_teams=config.contract_officer_teams,
         pages=pages,
+        commitment=finance_store.commitment(session, opportunity.id),
+        splitting=splitting_view(detail.get("splitting")),
     )
 
 

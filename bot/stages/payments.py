@@ -31,6 +31,7 @@ from bot.procurement.config import ConfigError, RepoConfig
 from bot.pipeline.context import Context
 from bot.messages import login as mention
 from bot.messages import render
+from bot.stages import finance
 from bot.stages.effects import audit, load_config, post, refresh_summary, set_state
 from bot.stages.outcomes import Outcome, Refusal, done, refuse
 from bot.procurement import pull_requests as rules
@@ -261,8 +262,8 @@ def merged(ctx: Context, pr: PullRequest) -> None:
             pull_request_number=pr.number,
             merged_at=merged_at,
             merged_by=pr.merged_by,
-            due_at=merged_at + timedelta(days=terms_days),
-            status="payable",
+            due_at=merged_at + timedelta(days=terms_days),  # from the certification, when one is required
+            status=finance.status_at_merge(config),
         ),
     )
     milestone.status = "accepted"
@@ -359,9 +360,14 @@ def notify_overdue(ctx: Context, payment_id: int) -> None:
 # ---------------------------------------------------------------- commands
 
 
+def may_terminate(ctx: Context, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
+    """/terminate: the contract officers'."""
+    return None if target.people.is_contract_officer(login, fresh) else Refusal("terminate_not_officer", "officers_only")
+
+
 def may_pay(ctx: Context, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
-    """/paid and /terminate: the contract officers'."""
-    return None if target.people.is_contract_officer(login, fresh) else Refusal("pay_not_officer", "officers_only")
+    """/paid: a contract officer or a finance officer (bot.stages.finance)."""
+    return finance.may_pay(ctx, target, login, fresh)
 
 
 def paid(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
@@ -377,7 +383,7 @@ def paid(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     if payment.status == "paid":
         return refuse(cmd, "pay_already_paid", payment_id=payment.id, paid_at=payment.paid_at, reference=payment.reference)
     if payment.status != "payable":
-        return refuse(cmd, "pay_void", payment_id=payment.id)
+        return finance.paid_refusal(cmd, payment) or refuse(cmd, "pay_void", payment_id=payment.id)
     reference = " ".join(cmd.args.reference.split())[:REFERENCE_LIMIT]
     payment.status = "paid"
     payment.paid_at = ctx.now
