@@ -1,0 +1,296 @@
+"""Finance and governance (issue 17), end to end: funds committed before an opportunity
+opens (/commit), work certified before payment (/certify), who may mark a payment
+paid, and contract splitting flagged at /award and /approve.
+
+Signed deliveries built from the real payloads, through POST /webhooks, the
+worker and the sender, against the simulated GitHub; on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.procurement import splitting
+from bot.procurement.config import ConfigError, parse_config
+from storage import procurement as store
+from storage.tables import AuditEvent, Award, Certification, FundsCommitment, Opportunity, Payment, Proposal
+from tests.conftest import REPO
+from tests.evaluation_flows import AFTER_DEADLINE, close_bidding, labelled
+from tests.flows import bid, english, french, last_reply, open_opportunity, register
+from tests.test_pay_on_pull import CONTRACTOR, MAINTAINER, OFFICER, awarded_opportunity, bot_comment, merge, open_pull_request, payments
+
+COMMITMENT = "finance:\n  commitment_required: true\nfinance_officers: [fin-fay]\n"
+CERTIFICATION = "finance:\n  certification_required: true\nfinance_officers: [fin-fay]\n"
+
+
+def configure(sim, text: str) -> None:
+    sim.repositories[REPO]["files"][".github/devex.yml"] = text
+
+
+def summary(harness, number: int) -> str:
+    return harness.bot_comments(number)[0]
+
+
+def events(harness, kind: str) -> list[dict]:
+    with Session(harness.engine) as session:
+        rows = session.exec(select(AuditEvent).where(AuditEvent.kind == kind).order_by(AuditEvent.id)).all()
+        return [dict(json.loads(r.detail), actor=r.actor) for r in rows]
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def test_the_finance_keys_have_defaults_and_are_read():
+    config = parse_config(None)
+    assert (config.finance.commitment_required, config.finance.certification_required) == (False, False)
+    assert config.finance_officers == [] and config.splitting_window_days == 365
+    assert (config.disclosure.owner_org, config.disclosure.economic_object_code) == (None, None)
+    config = parse_config(
+        "finance_officers: [fin-fay, '@octo-org/finance']\nsplitting_window_days: 180\n"
+        "finance:\n  commitment_required: true\n  certification_required: true\n"
+        "disclosure:\n  owner_org: tbs-sct\n  economic_object_code: 0491\n"
+    )
+    assert config.finance_officer_logins == ["fin-fay"] and config.finance_officer_teams == [("octo-org", "finance")]
+    assert config.finance.commitment_required and config.finance.certification_required
+    assert config.splitting_window_days == 180
+    # Unquoted, 0491 is a number in YAML: the object code keeps its four digits.
+    assert (config.disclosure.owner_org, config.disclosure.economic_object_code) == ("tbs-sct", "0491")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("finance: yes", [("finance", "not_a_group")]),
+        ("finance:\n  commitment_requird: true", [("finance.commitment_requird", "unknown_key")]),
+        ("finance:\n  certification_required: 1", [("finance.certification_required", "not_a_boolean")]),
+        ("disclosure:\n  owner: x", [("disclosure.owner", "unknown_key")]),
+        ("disclosure:\n  owner_org: [a]", [("disclosure.owner_org", "not_text")]),
+        ("splitting_window_days: 0", [("splitting_window_days", "window_out_of_range")]),
+        ("splitting_window_days: a year", [("splitting_window_days", "not_an_integer")]),
+        ("finance_officers: [-x-]", [("finance_officers[0]", "login_unreadable")]),
+    ],
+)
+def test_each_wrong_finance_key_is_named(text, expected):
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text)
+    assert caught.value.problems == expected
+
+
+def test_an_invalid_finance_key_is_said_in_one_message_in_both_languages(harness, sim):
+    configure(sim, "finance:\n  commitment_required: maybe\nsplitting_window_days: 0\n")
+    number = open_opportunity(harness)
+    [message] = harness.bot_comments(number)
+    assert "- `finance.commitment_required` must be `true` or `false`" in english(message)
+    assert "- `splitting_window_days` is out of range (1 to 3650 days)" in english(message)
+    assert "- `finance.commitment_required` doit être `true` ou `false`" in french(message)
+    assert not [label for label in harness.labels(number) if label.startswith("devex:")]
+
+
+# ---------------------------------------------------------------- funds commitment (FAA s. 32)
+
+
+def test_an_opportunity_waits_for_its_funds_then_a_finance_officer_opens_it(harness, sim):
+    configure(sim, COMMITMENT)
+    number = open_opportunity(harness)
+    labels = harness.labels(number)
+    assert "devex:needs-commitment" in labels and "devex:open" not in labels
+    text = summary(harness, number)
+    assert "**State:** waiting for funds to be committed" in text
+    assert "**Not open yet: this opportunity waits for its funds to be committed** (Financial Administration Act, section 32)" in text
+    assert "**Pas encore ouverte : cette occasion attend l'engagement de ses fonds**" in text
+    assert "How to bid" not in text
+
+    # Bids are not taken yet.
+    register(harness, number, "bob")
+    bid(harness, number, "bob", "8,000.00")
+    reply = last_reply(harness, number)
+    assert "This opportunity is not open yet: it waits for a finance officer to commit its funds" in english(reply)
+    assert "elle attend qu'un agent financier engage ses fonds" in french(reply)
+    with Session(harness.engine) as session:
+        assert not session.exec(select(Proposal)).all()
+
+    # Only a finance officer commits: not an issuer, not an admin while a list is set.
+    for login in (MAINTAINER, OFFICER, "bob"):
+        harness.comment(number, login, "/commit FC-2026-0117")
+        reply = last_reply(harness, number)
+        assert reply.startswith(f"@{login}")
+        assert "Only a finance officer may record a funds commitment: those listed in `finance_officers` in `.github/devex.yml` (fin-fay)." in english(reply)
+        assert "Seul un agent financier peut consigner un engagement de fonds" in french(reply)
+    harness.comment(number, "fin-fay", "/commit")
+    assert "Write `/commit REFERENCE`" in last_reply(harness, number)
+    assert "devex:needs-commitment" in harness.labels(number)
+
+    harness.comment(number, "fin-fay", "/engager FC-2026-0117")
+    reply = last_reply(harness, number)
+    assert "**Funds committed**, reference FC-2026-0117, for $9,500.00. The opportunity is now open for proposals until 2026-11-20 19:00 UTC" in english(reply)
+    assert "**Fonds engagés**, référence FC-2026-0117" in french(reply)
+    labels = harness.labels(number)
+    assert "devex:open" in labels and "devex:needs-commitment" not in labels
+    text = summary(harness, number)
+    assert "| Funds commitment | FC-2026-0117, by fin-fay, 2026-11-02 15:00 UTC |" in text
+    assert "| Engagement des fonds | FC-2026-0117, par fin-fay, 2026-11-02 15:00 UTC |" in text
+    assert "How to bid" in text
+    [event] = events(harness, "funds_committed")
+    assert (event["actor"], event["reference"], event["amount"]) == ("fin-fay", "FC-2026-0117", "9500.00")
+
+    # Once open, a second commitment is refused, saying which one stands.
+    harness.comment(number, "fin-fay", "/commit FC-2026-0999")
+    assert "The funds of this opportunity are already committed (reference FC-2026-0117)." in last_reply(harness, number)
+
+    # Then everything proceeds as today, the reference on the award review.
+    bid(harness, number, "bob", "8,000.00")
+    assert "Proposal received" in last_reply(harness, number)
+    harness.clock.now = AFTER_DEADLINE
+    harness.run()
+    harness.comment(number, MAINTAINER, "/score @bob 90\n/award @bob")
+    [review] = labelled(sim, "devex:award-review")
+    assert "| Funds commitment | FC-2026-0117, by fin-fay, 2026-11-02 15:00 UTC (Financial Administration Act, section 32) |" in review["body"]
+    assert "| Engagement des fonds | FC-2026-0117, par fin-fay" in review["body"]
+
+
+def test_without_finance_officers_the_contract_officers_commit_and_teams_count(harness, sim):
+    configure(sim, "finance:\n  commitment_required: true\n")
+    number = open_opportunity(harness)
+    harness.comment(number, MAINTAINER, "/commit FC-1")
+    assert "the contract officers, since `finance_officers` in `.github/devex.yml` is empty" in last_reply(harness, number)
+    harness.comment(number, OFFICER, "/commit FC-1")  # a repository admin: a contract officer
+    assert "**Funds committed**" in last_reply(harness, number)
+
+    configure(sim, "finance:\n  commitment_required: true\nfinance_officers: ['@octo-org/finance']\n")
+    sim.add_team_member("octo-org", "finance", "fin-fred")
+    other = open_opportunity(harness, title="Second")
+    harness.comment(other, OFFICER, "/commit FC-2")
+    assert "(@\u200bocto-org/finance)" in last_reply(harness, other)
+    harness.comment(other, "fin-fred", "/commit FC-2")
+    assert "**Funds committed**" in last_reply(harness, other)
+
+
+def test_help_and_a_repository_without_the_control(harness, sim):
+    configure(sim, COMMITMENT)
+    number = open_opportunity(harness)
+    harness.comment(number, "bob", "/help")
+    reply = english(last_reply(harness, number))
+    assert "| `/commit REFERENCE` | `/engager` | record the funds commitment; the opportunity opens |  finance officers only |" in reply
+    harness.comment(number, "fin-fay", "/aide")
+    assert "| `/commit REFERENCE` | `/engager` | record the funds commitment; the opportunity opens | ✅ |" in english(last_reply(harness, number))
+
+    configure(sim, "finance_officers: [fin-fay]\n")
+    plain = open_opportunity(harness, title="No control")
+    assert "devex:open" in harness.labels(plain)
+    harness.comment(plain, "fin-fay", "/commit FC-3")
+    assert "This repository does not require a funds commitment before an opportunity opens" in last_reply(harness, plain)
+
+
+def test_an_edit_while_waiting_is_read_again_and_a_raised_value_needs_new_funds(harness, sim):
+    configure(sim, COMMITMENT)
+    number = open_opportunity(harness)
+    harness.act(sim.human_edit_issue(REPO, number, MAINTAINER, body=_body(value="")))
+    harness.run()
+    assert "devex:needs-changes" in harness.labels(number)
+    harness.comment(number, "fin-fay", "/commit FC-1")
+    assert "This opportunity's form needs changes first" in last_reply(harness, number)
+    harness.act(sim.human_edit_issue(REPO, number, MAINTAINER, body=_body(value="9,000.00", milestones="")))
+    harness.run()
+    assert "devex:needs-commitment" in harness.labels(number)
+    harness.comment(number, "fin-fay", "/commit FC-1")
+    assert "for $9,000.00" in last_reply(harness, number)
+    assert "devex:open" in harness.labels(number)
+
+
+def test_the_deadline_passed_while_waiting(harness, sim, clock):
+    configure(sim, COMMITMENT)
+    number = open_opportunity(harness)
+    clock.now = AFTER_DEADLINE
+    harness.run()
+    assert "devex:needs-commitment" in harness.labels(number)  # no bidding closed: it never opened
+    harness.comment(number, "fin-fay", "/commit FC-1")
+    assert "has already passed: opening now would leave no time to bid" in last_reply(harness, number)
+    assert "devex:needs-commitment" in harness.labels(number)
+    # It may still be cancelled, as any opportunity before its award.
+    harness.comment(number, MAINTAINER, "/cancel no funds this year")
+    assert "devex:cancelled" in harness.labels(number)
+
+
+def _body(**form) -> str:
+    from tests.flows import form_body
+
+    return form_body(**form)
+
+
+# ---------------------------------------------------------------- certification (FAA s. 34)
+
+
+def test_a_payment_waits_for_certification_before_it_can_be_paid(harness, sim, clock):
+    configure(sim, CERTIFICATION)
+    number = awarded_opportunity(harness)
+    pr = open_pull_request(harness, f"Closes #{number}")
+    clock.advance(days=3)
+    merge(harness, pr)
+    [payment] = payments(harness)
+    assert payment.status == "awaiting-certification"
+    comment = english(bot_comment(harness, pr))
+    assert "| Due | 30 days after the work is certified |" in comment
+    assert "| Status | awaiting certification of the work |" in comment
+    assert f"with `/certify 1` on {REPO}#{number}" in comment
+    assert "`/certifier 1`" in french(bot_comment(harness, pr))
+    assert "(payment #1, awaiting certification of the work)" in summary(harness, number)
+
+    # Nothing is paid that was not certified.
+    harness.comment(number, OFFICER, "/paid 1 EFT-1")
+    reply = last_reply(harness, number)
+    assert "Payment #1 cannot be paid yet: no one has certified that its work was performed (Financial Administration Act, section 34)." in english(reply)
+    assert "Le paiement no 1 ne peut pas encore être versé" in french(reply)
+
+    # Not by the contractor, not by a stranger; no overdue notice while it waits.
+    harness.comment(number, CONTRACTOR, "/certify 1")
+    assert "You are the contractor: someone other than the supplier certifies" in last_reply(harness, number)
+    harness.comment(number, "mallory", "/certify 1")
+    assert "Only a technical authority certifies work" in last_reply(harness, number)
+    before = len(harness.bot_comments(number))
+    clock.advance(days=40)
+    harness.run()
+    assert len(harness.bot_comments(number)) == before
+    assert payments(harness)[0].status == "awaiting-certification"
+
+    harness.comment(number, MAINTAINER, "/certifier #1")
+    reply = last_reply(harness, number)
+    assert "**Work certified for payment #1**: $4,263.16 to dev-bob for milestone 1, **Design**. It is payable, due 2027-01-14 15:00 UTC" in english(reply)
+    assert "**Travail certifié pour le paiement no 1**" in french(reply)
+    [payment] = payments(harness)
+    assert payment.status == "payable" and payment.due_at == clock() + timedelta(days=30)
+    with Session(harness.engine) as session:
+        [row] = session.exec(select(Certification)).all()
+        assert (row.payment_id, row.certified_by, row.certified_at) == (1, MAINTAINER, clock())
+    [event] = events(harness, "payment_certified")
+    assert (event["actor"], event["payment_id"], event["amount"]) == (MAINTAINER, 1, "4263.16")
+    assert "(payment #1, payable)" in summary(harness, number)
+
+    harness.comment(number, MAINTAINER, "/certify 1")
+    assert "Payment #1 is not awaiting certification: it is payable, certified by pm-alice on 2026-12-15 15:00 UTC." in last_reply(harness, number)
+    harness.comment(number, MAINTAINER, "/certify 9")
+    assert "This opportunity has no payment #9." in last_reply(harness, number)
+
+    # A finance officer pays it; a finance officer does not terminate.
+    harness.comment(number, "fin-fay", "/paid 1 EFT-2026-0042")
+    assert "**Payment #1 recorded as paid:**" in last_reply(harness, number)
+    assert payments(harness)[0].paid_by == "fin-fay"
+    harness.comment(number, "fin-fay", "/terminate budget")
+    assert "Only contract officers (those listed in `contract_officers`, or the repository's administrators when that list is empty) may end a contract." in last_reply(harness, number)
+
+
+def test_without_the_control_a_merge_is_payable_at_once(harness, sim):
+    configure(sim, "finance_officers: [fin-fay]\n")
+    number = awarded_opportunity(harness)
+    merge(harness, open_pull_request(harness, f"Closes #{number}"))
+    assert payments(harness)[0].status == "payable"
+    harness.comment(number, MAINTAINER, "/certify 1")
+    assert "Payment #1 is not awaiting certification: it is payable." in last_reply(harness, number)
+    harness.comment(number, "mallory", "/paid 1 EFT-1")
+    assert "and finance officers (those listed in `finance_officers`" in last_reply(harness, number)
+    harness.comment(number, "fin-fay", "/paid 1 EFT-1")
+    assert payments(harness)[0].status == "paid"
