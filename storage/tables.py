@@ -296,8 +296,8 @@ class Payment(SQLModel, table=True):
     merged_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
     merged_by: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(100)))
     due_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
-    # payable, paid, void; "overdue" is derived from due_at and shown, not stored.
-    status: str = Field(default="payable", sa_column=sa.Column(sa.String(20), nullable=False))
+    # awaiting-certification, payable, paid, void; "overdue" is derived from due_at and shown, not stored.
+    status: str = Field(default="payable", sa_column=sa.Column(sa.String(40), nullable=False))
     paid_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
     paid_by: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(100)))
     reference: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))

@@ -294,3 +294,109 @@ def test_without_the_control_a_merge_is_payable_at_once(harness, sim):
     assert "and finance officers (those listed in `finance_officers`" in last_reply(harness, number)
     harness.comment(number, "fin-fay", "/paid 1 EFT-1")
     assert payments(harness)[0].status == "paid"
+
+
+# ---------------------------------------------------------------- contract splitting
+
+
+def test_the_splitting_rule_counts_the_window_the_organization_and_the_contractor():
+    now = datetime(2026, 11, 21, tzinfo=timezone.utc)
+    prior = [
+        splitting.PriorAward(1, "octo-org", "Bob", Decimal("3000.00"), now - timedelta(days=100)),
+        splitting.PriorAward(2, "octo-org", "bob", Decimal("5000.00"), now - timedelta(days=366)),  # outside the window
+        splitting.PriorAward(3, "other-org", "bob", Decimal("5000.00"), now - timedelta(days=10)),  # another organization
+        splitting.PriorAward(4, "octo-org", "carol", Decimal("5000.00"), now - timedelta(days=10)),  # another contractor
+    ]
+    counted = splitting.counted(prior, organization="Octo-Org", contractor="bob", now=now, window_days=365)
+    assert [p.award_id for p in counted] == [1]
+    assert splitting.flagged(counted, Decimal("7000.00"), Decimal("9999.00"))
+    assert not splitting.flagged(counted, Decimal("6999.00"), Decimal("9999.00"))  # exactly the cap does not pass it
+    assert not splitting.flagged([], Decimal("9999.00"), Decimal("9999.00"))
+    assert splitting.organization_of("Octo-Org/procurement") == "octo-org"
+
+
+def prior_award(harness, *, amount: str, days_ago: int, status: str = "approved", repository: str = REPO, contractor: str = "bob", number: int = 900) -> None:
+    """An earlier opportunity of `repository` awarded to `contractor` (rows written as /approve leaves them)."""
+    at = AFTER_DEADLINE - timedelta(days=days_ago)
+    with Session(harness.engine, expire_on_commit=False) as session:
+        opportunity = Opportunity(
+            installation_id=77, repository=repository, issue_number=number, title=f"Earlier work {number}",
+            html_url=f"https://github.com/{repository}/issues/{number}", author="pm-alice", state="completed",
+            value=Decimal(amount), created_at=at, updated_at=at,
+        )
+        store.save(session, opportunity)
+        proposal = Proposal(opportunity_id=opportunity.id, bidder=contractor, amount=Decimal(amount), submitted_at=at, receipt_number=f"R-{number}", sha256="0" * 64)
+        store.save(session, proposal)
+        store.save(
+            session,
+            Award(
+                opportunity_id=opportunity.id, proposal_id=proposal.id, contractor=contractor, amount=Decimal(amount),
+                recommended_by="pm-alice", status=status, review_repository=repository, recommended_at=at,
+                decided_by=OFFICER, decided_at=at,
+            ),
+        )
+        session.commit()
+
+
+def test_awards_that_together_pass_the_cap_are_flagged_and_approval_needs_a_justification(harness, sim):
+    prior_award(harness, amount="3000.00", days_ago=100, number=901)
+    prior_award(harness, amount="1500.00", days_ago=30, number=902)
+    prior_award(harness, amount="5000.00", days_ago=400, number=903)  # outside the window
+    prior_award(harness, amount="5000.00", days_ago=20, status="rejected", number=904)
+    prior_award(harness, amount="5000.00", days_ago=20, status="cancelled", number=905)
+    prior_award(harness, amount="5000.00", days_ago=20, repository="other-org/tools", number=906)  # another organization
+    prior_award(harness, amount="5000.00", days_ago=20, contractor="carol", number=907)
+    number = close_bidding(harness)
+    harness.comment(number, MAINTAINER, "/score @bob 90\n/score @carol 70\n/score @dave 60\n/award @bob")
+    [review] = labelled(sim, "devex:award-review")
+    body = review["body"]
+    assert "> **Possible contract splitting.** In the last 365 days the same organization awarded this contractor the contracts below; with this award of $8,000.00 they add up to **$12,500.00**, over the cap of $9,999.00." in body
+    assert f"> - https://github.com/{REPO}/issues/901 (Earlier work 901): $3,000.00, approved 2026-08-13 15:00 UTC" in body
+    assert f"> - https://github.com/{REPO}/issues/902 (Earlier work 902): $1,500.00, approved 2026-10-22 15:00 UTC" in body
+    assert "> **Fractionnement possible du marché.**" in body and "**12\u00a0500,00\u00a0$**" in body
+    for other in (903, 904, 905, 906, 907):
+        assert f"/issues/{other}" not in body
+    [recommended] = events(harness, "award_recommended")
+    assert recommended["splitting"]["total"] == "12500.00" and [a["award_id"] for a in recommended["splitting"]["awards"]] == [1, 2]
+
+    harness.comment(review["number"], OFFICER, "/approve")
+    reply = last_reply(harness, review["number"])
+    assert "**Possible contract splitting.** With the awards below, made to this contractor by the same organization in the last 365 days, this award of $8,000.00 brings the total to **$12,500.00**, over the cap of $9,999.00" in english(reply)
+    assert f"- https://github.com/{REPO}/issues/901: $3,000.00, approved 2026-08-13 15:00 UTC" in english(reply)
+    assert "**Fractionnement possible du marché.**" in french(reply)
+    assert "devex:review" in harness.labels(number)
+
+    harness.comment(review["number"], OFFICER, "/approve Separate needs: the earlier contracts were for unrelated documentation work.")
+    reply = last_reply(harness, review["number"])
+    assert "**Award approved.** @bob is the contractor, for $8,000.00." in reply
+    assert "Justification recorded: Separate needs: the earlier contracts were for unrelated documentation work." in reply
+    assert "devex:awarded" in harness.labels(number)
+    with Session(harness.engine) as session:
+        award = session.exec(select(Award).where(Award.status == "approved", Award.amount == Decimal("8000.00"))).one()
+        assert award.decision_reason == "Separate needs: the earlier contracts were for unrelated documentation work."
+    [approved] = events(harness, "award_approved")
+    assert approved["justification"].startswith("Separate needs") and approved["splitting"]["total"] == "12500.00"
+
+
+def test_an_award_within_the_cap_or_outside_the_window_is_not_flagged(harness, sim):
+    configure(sim, "splitting_window_days: 60\n")
+    prior_award(harness, amount="3000.00", days_ago=100, number=901)  # outside a 60-day window
+    prior_award(harness, amount="1999.00", days_ago=10, number=902)  # with $8,000.00: $9,999.00, not over the cap
+    number = close_bidding(harness, config="splitting_window_days: 60\n")
+    harness.comment(number, MAINTAINER, "/score @bob 90\n/award @bob")
+    [review] = labelled(sim, "devex:award-review")
+    assert "Possible contract splitting" not in review["body"]
+    harness.comment(review["number"], OFFICER, "/approve")
+    assert "**Award approved.**" in last_reply(harness, review["number"])
+
+
+def test_an_award_approved_meanwhile_is_counted_at_approve(harness, sim):
+    number = close_bidding(harness)
+    harness.comment(number, MAINTAINER, "/score @bob 90\n/award @bob")
+    [review] = labelled(sim, "devex:award-review")
+    assert "Possible contract splitting" not in review["body"]
+    prior_award(harness, amount="2500.00", days_ago=0, number=901)  # approved elsewhere since /award
+    harness.comment(review["number"], OFFICER, "/approve")
+    assert "brings the total to **$10,500.00**" in last_reply(harness, review["number"])
+    harness.comment(review["number"], OFFICER, "/approuver Travaux distincts")
+    assert "**Attribution approuvée.**" in last_reply(harness, review["number"])

@@ -1,7 +1,7 @@
 """Finance and governance: funds commitments (FAA s. 32) and certifications (s. 34).
 
-A payment may now also be `awaiting-certification` (the `payments.status`
-column is free text; the contract-value guard of 0002/0003 counts every
+A payment may now also be `awaiting-certification` (`payments.status` is
+widened to 40 characters for it; the contract-value guard of 0002/0003 counts every
 payment that is not void, so an uncertified payment is counted too, as it
 must be). Both new tables are append-only: a commitment or a certification,
 once recorded, is never changed or deleted.
@@ -23,6 +23,10 @@ APPEND_ONLY = ("funds_commitments", "certifications")
 
 
 def upgrade() -> None:
+    # "awaiting-certification" is longer than the 20 characters payments.status had
+    # (SQLite does not enforce a VARCHAR length; PostgreSQL does).
+    if op.get_bind().dialect.name != "sqlite":
+        op.alter_column("payments", "status", type_=sa.String(40), existing_nullable=False)
     op.create_table(
         "funds_commitments",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -64,3 +68,5 @@ def downgrade() -> None:
     op.drop_table("certifications")
     op.drop_index("ix_funds_commitments_opportunity_id", "funds_commitments")
     op.drop_table("funds_commitments")
+    if op.get_bind().dialect.name != "sqlite":
+        op.alter_column("payments", "status", type_=sa.String(20), existing_nullable=False)
