@@ -400,3 +400,65 @@ def test_an_award_approved_meanwhile_is_counted_at_approve(harness, sim):
     assert "brings the total to **$10,500.00**" in last_reply(harness, review["number"])
     harness.comment(review["number"], OFFICER, "/approuver Travaux distincts")
     assert "**Attribution approuvée.**" in last_reply(harness, review["number"])
+
+
+# ---------------------------------------------------------------- exports and proactive disclosure
+
+
+def test_the_exports_carry_the_commitment_the_certification_and_the_justification(harness, sim, db_url, monkeypatch, tmp_path):
+    import csv
+    import io
+
+    from bot.cli import main as cli
+
+    configure(sim, "finance:\n  commitment_required: true\n  certification_required: true\nfinance_officers: [fin-fay]\ndisclosure:\n  owner_org: tbs-sct\n  economic_object_code: '0491'\n")
+    prior_award(harness, amount="3000.00", days_ago=100, number=901)
+    number = open_opportunity(harness)
+    harness.comment(number, "fin-fay", "/commit FC-2026-0117")
+    register(harness, number, "bob")
+    bid(harness, number, "bob", "8,000.00")
+    harness.clock.now = AFTER_DEADLINE
+    harness.run()
+    harness.comment(number, MAINTAINER, "/score @bob 90\n/award @bob")
+    [review] = labelled(sim, "devex:award-review")
+    harness.comment(review["number"], OFFICER, "/approve Unrelated work for another team.")
+    harness.act(sim.human_open_pull_request(REPO, "Design", f"Closes #{number}", "bob"))
+    harness.run()
+    pr = max(sim.issues[REPO])
+    merge(harness, pr)
+    harness.comment(number, MAINTAINER, "/certify 1")
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+
+    def exported(what: str, *extra: str) -> list[dict]:
+        out = tmp_path / f"{what}.csv"
+        assert cli(["export", what, "--output", str(out), *extra]) == 0
+        return list(csv.DictReader(io.StringIO(out.read_text())))
+
+    awards = exported("awards")
+    mine = next(r for r in awards if r["opportunity_url"].endswith(f"/issues/{number}"))
+    assert (mine["commitment_reference"], mine["justification"], mine["splitting_total"]) == ("FC-2026-0117", "Unrelated work for another team.", "11000.00")
+    [payment] = exported("payments")
+    assert (payment["status"], payment["certified_by"], payment["commitment_reference"]) == ("payable", MAINTAINER, "FC-2026-0117")
+    assert payment["certified_at"] == "2026-11-21T15:00:00Z" and payment["due"] == "2026-12-21T15:00:00Z"
+    assert {r["commitment_reference"] for r in exported("proposals")} == {"FC-2026-0117"}
+
+    # The proactive-disclosure record: contractsa's fields, totals equal to the awards export's.
+    [record] = exported("disclosure", "--year", "2026")
+    assert list(record) == [
+        "owner_org", "year", "contract_goods_number_of", "contracts_goods_original_value", "contracts_goods_amendment_value",
+        "contract_service_number_of", "contracts_service_original_value", "contracts_service_amendment_value",
+        "contract_construction_number_of", "contracts_construction_original_value", "contracts_construction_amendment_value",
+        "acquisition_card_transactions_number_of", "acquisition_card_transactions_total_value", "economic_object_code",
+    ]
+    approved_2026 = [r for r in awards if r["status"] == "approved" and r["approved_at"].startswith("2026")]
+    assert record["contract_service_number_of"] == str(len(approved_2026)) == "2"
+    assert Decimal(record["contracts_service_original_value"]) == sum(Decimal(r["amount"]) for r in approved_2026) == Decimal("11000.00")
+    assert (record["owner_org"], record["year"], record["economic_object_code"]) == ("tbs-sct", "2026", "0491")
+    assert record["contract_goods_number_of"] == "0" and record["contracts_goods_original_value"] == "0.00"
+    assert record["contracts_service_amendment_value"] == "0.00"
+    assert exported("disclosure", "--year", "2025") == []
+    out = tmp_path / "disclosure.json"
+    assert cli(["export", "disclosure", "--format", "json", "--output", str(out)]) == 0
+    [as_json] = json.loads(out.read_text())
+    assert as_json["contracts_service_original_value"] == "11000.00" and as_json["contract_service_number_of"] == 2
