@@ -148,8 +148,8 @@ COLUMNS: dict[str, list[str]] = {
     ],
     "payments": [
         "payment_id", "opportunity_url", "contractor", "milestone", "amount", "tax_basis", "pull_request_url",
-        "merged_at", "merged_by", "due", "status", "certified_by", "certified_at", "paid_at", "paid_by", "reference",
-        "commitment_reference",
+        "merged_at", "merged_by", "due", "status", "paid_at", "reference",
+        "certified_by", "certified_at", "paid_by", "commitment_reference",
     ],
     "disclosure": DISCLOSURE_COLUMNS,
 }
