@@ -211,6 +211,9 @@ def test_the_deadline_passed_while_waiting(harness, sim, clock):
     harness.comment(number, "fin-fay", "/commit FC-1")
     assert "has already passed: opening now would leave no time to bid" in last_reply(harness, number)
     assert "devex:needs-commitment" in harness.labels(number)
+    harness.comment(number, MAINTAINER, "/extend 2026-12-04")
+    assert "**Deadline extended**" in last_reply(harness, number)
+    assert "devex:needs-commitment" in harness.labels(number)  # extended, still waiting for its funds
     # It may still be cancelled, as any opportunity before its award.
     harness.comment(number, MAINTAINER, "/cancel no funds this year")
     assert "devex:cancelled" in harness.labels(number)

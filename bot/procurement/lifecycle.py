@@ -39,8 +39,9 @@ def can_cancel(state: State) -> bool:
 
 
 def can_extend(state: State, live_proposals: int) -> bool:
-    """Open, or in evaluation with no proposal: once proposals are revealed, bidding cannot reopen."""
-    return state == State.OPEN or (state == State.EVALUATION and live_proposals == 0)
+    """Open or waiting for its funds, or in evaluation with no proposal: once proposals are
+    revealed, bidding cannot reopen."""
+    return state in (State.OPEN, State.NEEDS_COMMITMENT) or (state == State.EVALUATION and live_proposals == 0)
 
 
 def can_edit_terms(state: State, live_proposals: int) -> bool:

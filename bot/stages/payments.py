@@ -407,7 +407,7 @@ def terminate(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
         return refuse(cmd, "terminate_not_awarded", state=state.value, before_award=state in BEFORE_AWARD)
     reason = cmd.args.reason
     voided = ledger.void_open_milestones(ctx.session, opportunity.id)
-    owed = [p for p in store.payments(ctx.session, opportunity.id) if p.status == "payable"]
+    owed = [p for p in store.payments(ctx.session, opportunity.id) if p.status in ("payable", finance.AWAITING_CERTIFICATION)]
     set_state(ctx, opportunity, State.TERMINATED, who=login, reason=reason, voided=[m.position for m in voided])
     post(
         ctx,
