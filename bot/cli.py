@@ -153,14 +153,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
-    from bot.stages.exports import COLUMNS, EXPORTS, write
+    from bot.stages.exports import COLUMNS, export, write
     from storage.db import make_engine
 
     settings = _settings()
     engine = make_engine(settings.database_url)
     _check_schema(engine)
     with Session(engine) as session:
-        rows = EXPORTS[args.what](session)
+        rows = export(session, args.what, args.year)
     out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
     try:
         write(rows, args.format, out, COLUMNS[args.what])
@@ -216,7 +216,8 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     export = sub.add_parser("export", help="records for contract officers and finance")
-    export.add_argument("what", choices=["awards", "payments", "proposals"])
+    export.add_argument("what", choices=["awards", "payments", "proposals", "disclosure"])
+    export.add_argument("--year", type=int, default=None, help="only that calendar year (disclosure: the year each contract was entered into)")
     export.add_argument("--format", choices=["csv", "json"], default="csv")
     export.add_argument("--output", default=None, help="a file (default: standard output)")
     export.set_defaults(func=cmd_export)
