@@ -153,14 +153,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
+    from bot.procurement.config import ConfigError
     from bot.stages.exports import COLUMNS, export, write
     from storage.db import make_engine
 
     settings = _settings()
     engine = make_engine(settings.database_url)
     _check_schema(engine)
-    with Session(engine) as session:
-        rows = export(session, args.what, args.year)
+    try:
+        with Session(engine) as session:
+            rows = export(session, args.what, args.year)
+    except ConfigError as error:
+        keys = ", ".join(key for key, *_ in error.problems)
+        raise SystemExit(f"devex-bot export {args.what}: a repository's .github/devex.yml is invalid ({keys}); fix it and export again")
     out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
     try:
         write(rows, args.format, out, COLUMNS[args.what])

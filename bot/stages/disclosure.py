@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot.stages.summary import repository_config
+from bot.stages import configuration
 from storage import finance as finance_store
 
 #: The ceiling of the aggregated table: contracts above it are disclosed one by one.
@@ -79,7 +79,8 @@ def disclosure(session: Session, year: Optional[int] = None) -> list[dict]:
         if year is not None and entered != year:
             continue
         if opportunity.repository not in configs:
-            configs[opportunity.repository] = repository_config(session, opportunity.repository).disclosure
+            # An invalid file raises ConfigError: the record is not written from defaults.
+            configs[opportunity.repository] = configuration.cached(session, opportunity.repository).disclosure
         settings = configs[opportunity.repository]
         key = (settings.owner_org or "", settings.economic_object_code or "", entered)
         record = records.setdefault(key, _record(key[0], entered, key[1]))
