@@ -18,12 +18,12 @@ from typing import Callable, Mapping, Optional
 
 from bot.procurement import commands as grammar
 from bot.procurement.command_args import AwardArgs, BidArgs, ExtendArgs, NoArgs, PaidArgs, ReasonArgs, ScoreArgs
-from bot.stages import bidding, evaluation, payments
+from bot.stages import acceptance, bidding, evaluation, payments
 from bot.stages.outcomes import Outcome, Refusal, done
 from bot.stages.target import Target
 
-OPPORTUNITY, EVALUATION, REVIEW = "opportunity", "evaluation", "review"
-ANYWHERE = frozenset({OPPORTUNITY, EVALUATION, REVIEW})
+OPPORTUNITY, EVALUATION, REVIEW, PULL_REQUEST = "opportunity", "evaluation", "review", "pull_request"
+ANYWHERE = frozenset({OPPORTUNITY, EVALUATION, REVIEW, PULL_REQUEST})
 
 Action = Callable[..., Outcome]  # (ctx, target, cmd, comment) -> Outcome
 # (ctx, target, login, fresh) -> why not now, or None. `fresh`: ask GitHub again
@@ -67,6 +67,7 @@ TABLE: tuple[CommandSpec, ...] = (
     CommandSpec("approve", ("approuver",), NoArgs, frozenset({REVIEW}), evaluation.approve, evaluation.may_decide),
     CommandSpec("reject", ("rejeter",), ReasonArgs, frozenset({REVIEW}), evaluation.reject, evaluation.may_decide),
     CommandSpec("paid", ("paye", "payé"), PaidArgs, frozenset({OPPORTUNITY, REVIEW}), payments.paid, payments.may_pay),
+    CommandSpec("accept", ("accepter",), ReasonArgs, frozenset({PULL_REQUEST}), acceptance.accept, acceptance.may_accept),
     CommandSpec("terminate", ("resilier", "résilier"), ReasonArgs, frozenset({OPPORTUNITY}), payments.terminate, payments.may_pay),
 )
 

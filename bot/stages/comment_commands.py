@@ -15,7 +15,7 @@ from bot.procurement.config import ConfigError
 from bot.pipeline.context import Context
 from bot.messages import render
 from bot.stages.effects import audit, load_config
-from bot.stages.command_table import BY_NAME, EVALUATION, OPPORTUNITY, REVIEW, parse_commands
+from bot.stages.command_table import BY_NAME, EVALUATION, OPPORTUNITY, PULL_REQUEST, REVIEW, parse_commands
 from bot.stages.outcomes import Outcome, refuse, refused
 from bot.stages.people import People
 from bot.stages.target import Target
@@ -35,11 +35,15 @@ def find_target(ctx: Context, number: int) -> Optional[tuple[str, object, object
     opportunity = store.opportunity_by_evaluation_issue(ctx.session, ctx.repository, number)
     if opportunity is not None:
         return "evaluation", store.opportunity(ctx.session, opportunity.id, lock=True), None
+    # A pull request tied to an opportunity (where `/accept` is taken).
+    link = store.pull_request_link(ctx.session, ctx.repository, number)
+    if link is not None and link.opportunity_id is not None and (ctx.payload.get("issue") or {}).get("pull_request"):
+        return PULL_REQUEST, store.opportunity(ctx.session, link.opportunity_id, lock=True), None
     return None
 
 
 def wrong_place(cmd: Command, kind: str) -> Outcome:
-    where = [k for k in (OPPORTUNITY, EVALUATION, REVIEW) if k in BY_NAME[cmd.name].issues]
+    where = [k for k in (OPPORTUNITY, EVALUATION, REVIEW, PULL_REQUEST) if k in BY_NAME[cmd.name].issues]
     return refuse(cmd, "wrong_issue", here=kind, where=where)
 
 

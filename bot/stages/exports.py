@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Optional, TextIO
 
 from sqlmodel import Session
 
+from storage import acceptance as acceptances
 from storage import procurement as store
 
 
@@ -75,7 +76,10 @@ def proposals(session: Session) -> list[dict]:
 def payments(session: Session, now: datetime | None = None) -> list[dict]:
     now = now or datetime.now(timezone.utc)
     rows = []
-    for payment, opportunity, milestone in store.all_payments(session):
+    listed = store.all_payments(session)
+    accepted = acceptances.accepted_for_payments(session, [payment.id for payment, _, _ in listed])
+    for payment, opportunity, milestone in listed:
+        by_officer = accepted.get(payment.id)
         status = "overdue" if payment.status == "payable" and payment.due_at < now else payment.status
         rows.append(
             {
@@ -92,6 +96,9 @@ def payments(session: Session, now: datetime | None = None) -> list[dict]:
                 "status": status,
                 "paid_at": payment.paid_at,
                 "reference": payment.reference,
+                # A merge that did not pass acceptance, accepted by a contract officer's `/accept REASON`.
+                "accepted_by": by_officer.accepted_by if by_officer else None,
+                "acceptance_reason": by_officer.reason if by_officer else None,
             }
         )
     return rows
@@ -110,7 +117,7 @@ COLUMNS: dict[str, list[str]] = {
     ],
     "payments": [
         "payment_id", "opportunity_url", "contractor", "milestone", "amount", "tax_basis", "pull_request_url",
-        "merged_at", "merged_by", "due", "status", "paid_at", "reference",
+        "merged_at", "merged_by", "due", "status", "paid_at", "reference", "accepted_by", "acceptance_reason",
     ],
 }
 

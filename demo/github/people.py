@@ -100,10 +100,11 @@ class People:
         login: str,
         head_repo: str | None = None,
         head_ref: str | None = None,
+        base_ref: str | None = None,
     ) -> tuple[str, dict]:
         """`login` opens a pull request; returns pull_request.opened."""
         with self.lock:
-            issue = self.open_pull_request(repo, title, body, login, head_repo, head_ref)
+            issue = self.open_pull_request(repo, title, body, login, head_repo, head_ref, base_ref)
             return self._human("pull_request", "opened", repo, login, issue=issue)
 
     def human_merge_pull_request(self, repo: str, number: int, merged_by: str) -> tuple[str, dict]:

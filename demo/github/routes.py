@@ -153,6 +153,9 @@ class Routes:
             ("PUT", issue + r"/labels", "token", self._set_labels),
             ("DELETE", issue + r"/labels", "token", self._clear_labels),
             ("DELETE", issue + r"/labels/(?P<name>.+)", "token", self._remove_label),
+            ("GET", repo + r"/pulls/(?P<number>\d+)/reviews", "token", self._list_reviews),
+            ("GET", repo + r"/commits/(?P<sha>[^/]+)/check-runs", "token", self._list_check_runs),
+            ("GET", repo + r"/commits/(?P<sha>[^/]+)/status", "token", self._combined_status),
             ("POST", issue + r"/assignees", "token", self._add_assignees),
             ("DELETE", issue + r"/assignees", "token", self._remove_assignees),
         ]
