@@ -6,6 +6,7 @@ ignores its deliveries and the sender skips its writes until it is unsuspended.
 
 from bot.pipeline.context import Context
 from bot.pipeline.routing import Router
+from bot.stages import guard
 from storage import installations
 
 router = Router()
@@ -21,6 +22,7 @@ def _account(ctx: Context) -> str:
 def installation_active(ctx: Context) -> None:
     installations.set_status(ctx.session, ctx.installation_id, "active", _account(ctx))
     installations.add_repositories(ctx.session, ctx.installation_id, ctx.payload.get("repositories") or [])
+    guard.installation_holds(ctx, ctx.payload.get("repositories") or [])
     ctx.log.info("installation %s active", ctx.installation_id)
 
 
@@ -39,6 +41,7 @@ def installation_deleted(ctx: Context) -> None:
 @router.register("installation_repositories", action="added")
 def repositories_added(ctx: Context) -> None:
     installations.add_repositories(ctx.session, ctx.installation_id, ctx.payload.get("repositories_added") or [])
+    guard.installation_holds(ctx, ctx.payload.get("repositories_added") or [])
 
 
 @router.register("installation_repositories", action="removed")

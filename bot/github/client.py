@@ -248,6 +248,18 @@ class GitHubReader:
         data = answer.data if answer is not None and isinstance(answer.data, dict) else {}
         return [s for s in data.get("statuses") or [] if isinstance(s, dict)]
 
+    def closed_by_commit(self, repository: str, number: int) -> bool:
+        """Whether the issue's latest close was made by a commit or a merged pull
+        request's closing keyword (GitHub's `closed` event then carries a commit id)."""
+        closes: list[dict] = []
+        for page in (1, 2, 3):
+            answer = self._get(f"/repos/{repository}/issues/{number}/events", params={"per_page": 100, "page": page})
+            batch = answer.data if answer is not None and isinstance(answer.data, list) else []
+            closes.extend(e for e in batch if isinstance(e, dict) and e.get("event") == "closed")
+            if len(batch) < 100:
+                break
+        return bool(closes and closes[-1].get("commit_id"))
+
 
 def _logins(answer: Optional[Answer]) -> list[str]:
     if answer is None or not isinstance(answer.data, list):

@@ -101,3 +101,8 @@ def remove_label(installation_id: int, repository: str, number: int, label: str)
 
 def assign(installation_id: int, repository: str, number: int, logins: list[str]) -> Write:
     return Write(installation_id, method="POST", path=f"/repos/{repository}/issues/{number}/assignees", body={"assignees": logins})
+
+
+def set_issue_state(installation_id: int, repository: str, number: int, state: str) -> Write:
+    """Reopens (`open`) or closes (`closed`) an issue."""
+    return Write(installation_id, method="PATCH", path=f"/repos/{repository}/issues/{number}", body={"state": state})

@@ -189,25 +189,3 @@ def cancel(ctx: Context, opportunity: Opportunity, reason: str, who: str) -> Non
     evaluation.close_evaluation_issue(ctx, opportunity)
     post(ctx, opportunity, render("cancelled", reason=reason, who=who, bidders=bidders, opportunity=opportunity))
     refresh_summary(ctx, opportunity)
-
-
-def label_removed(ctx: Context) -> None:
-    issue = issue_of(ctx)
-    opportunity = store.opportunity_by_issue(ctx.session, ctx.repository, issue.get("number", -1), lock=True)
-    if opportunity is None or State(opportunity.state) not in (State.NEEDS_CHANGES, State.OPEN, State.EVALUATION, State.REVIEW):
-        return
-    config = config_or_none(ctx)
-    label = ((ctx.payload.get("label") or {}).get("name") or "").lower()
-    if config is None or label != config.label.lower():
-        return
-    cancel(ctx, opportunity, "", actor(ctx))
-
-
-def issue_closed(ctx: Context) -> None:
-    issue = issue_of(ctx)
-    opportunity = store.opportunity_by_issue(ctx.session, ctx.repository, issue.get("number", -1), lock=True)
-    if opportunity is None or State(opportunity.state) not in (State.NEEDS_CHANGES, State.OPEN, State.EVALUATION, State.REVIEW):
-        return
-    cancel(ctx, opportunity, "", actor(ctx))
-
-

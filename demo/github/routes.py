@@ -144,6 +144,7 @@ class Routes:
             ("GET", issue, "token", self._get_issue),
             ("PATCH", issue, "token", self._patch_issue),
             ("GET", issue + r"/comments", "token", self._list_comments),
+            ("GET", issue + r"/events", "token", self._list_issue_events),
             ("POST", issue + r"/comments", "token", self._post_comment),
             ("GET", repo + r"/issues/comments/(?P<comment_id>\d+)", "token", self._get_comment),
             ("PATCH", repo + r"/issues/comments/(?P<comment_id>\d+)", "token", self._patch_comment),

@@ -104,6 +104,7 @@ class SimulatedGitHub(Seeding, Faults, Inspection, People, Routes, Auth, Reposit
             "review": 500_000,
             "check": 600_000,
             "status": 700_000,
+            "event": 800_000,
         }
         self._seq = 0
         self._add_user(BOT_LOGIN, "Bot")
