@@ -91,6 +91,11 @@ def delete_comment(installation_id: int, repository: str, comment_id: int) -> Wr
     return Write(installation_id, method="DELETE", path=f"/repos/{repository}/issues/comments/{comment_id}")
 
 
+def delete_sealed_bid(installation_id: int, repository: str, comment_id: int) -> Write:
+    """A sealed bid's comment goes before every other pending write of its installation."""
+    return Write(installation_id, method="DELETE", path=f"/repos/{repository}/issues/comments/{comment_id}", priority=1)
+
+
 def add_labels(installation_id: int, repository: str, number: int, labels: list[str]) -> Write:
     return Write(installation_id, method="POST", path=f"/repos/{repository}/issues/{number}/labels", body={"labels": labels})
 

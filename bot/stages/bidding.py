@@ -91,6 +91,8 @@ def _bid_refusal(ctx, target: Target, cmd):
         return refuse(cmd, "amount_not_positive")
     if amount > opportunity.value:
         return refuse(cmd, "amount_over_value", value=opportunity.value)
+    if cmd.args.tax_words and opportunity.amounts_include_tax:
+        return refuse(cmd, "amount_before_tax", words=cmd.args.tax_words)
     return None
 
 

@@ -17,6 +17,7 @@ from bot.messages import render
 from bot.stages.effects import audit, load_config
 from bot.stages.command_table import BY_NAME, EVALUATION, OPPORTUNITY, PULL_REQUEST, REVIEW, parse_commands
 from bot.stages.outcomes import Outcome, refuse, refused
+from bot.stages import sealed
 from bot.stages.people import People
 from bot.stages.target import Target
 from storage import procurement as store
@@ -65,7 +66,10 @@ def comment_created(ctx: Context) -> None:
     comment = ctx.payload.get("comment") or {}
     issue = ctx.payload.get("issue") or {}
     commands = parse_commands(comment.get("body"))
-    if not commands or not isinstance(issue.get("number"), int):
+    if not isinstance(issue.get("number"), int):
+        return
+    if not commands:
+        sealed.near_miss(ctx, issue, comment)
         return
     found = find_target(ctx, issue["number"])
     if found is None:
@@ -88,7 +92,7 @@ def comment_created(ctx: Context) -> None:
     sealed_bid = kind == "opportunity" and opportunity.bidding == "sealed" and any(c.name == "bid" for c in commands)
     if sealed_bid and comment.get("id"):
         # The proposal is recorded (or refused); it must not stay readable on the issue.
-        ctx.write(gw.delete_comment(ctx.installation_id, ctx.repository, comment["id"]))
+        ctx.write(gw.delete_sealed_bid(ctx.installation_id, ctx.repository, comment["id"]))
     ctx.write(gw.comment(ctx.installation_id, ctx.repository, issue["number"], render("reply", author=author, outcomes=outcomes, removed=sealed_bid)))
     for write in target.after_reply:
         ctx.write(write)  # e.g. closing the review issue once the decision is told there

@@ -1,4 +1,5 @@
-"""Merges that did not pass acceptance, kept for a contract officer's `/accept`.
+"""Merges that did not pass acceptance, kept for a contract officer's `/accept`;
+the priority of a pending write (a sealed bid's deletion goes first).
 
 Revision ID: 0004_integrity
 Revises: 0003
@@ -15,6 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("github_writes") as batch:
+        batch.add_column(sa.Column("priority", sa.Integer, nullable=False, server_default="0"))
     op.create_table(
         "merge_acceptances",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -37,4 +40,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("github_writes") as batch:
+        batch.drop_column("priority")
     op.drop_table("merge_acceptances")
