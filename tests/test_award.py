@@ -42,10 +42,12 @@ def test_scores_are_recorded_replaced_with_history_and_the_summary_only_counts_t
     harness.comment(number, "pm-alice", "/score @bob 80 good\n/score @carol 70/100")
     reply = last_reply(harness, number)
     assert reply.startswith("@pm-alice")
-    assert "**Score recorded:** 80/100 for the proposal of bob. 1 of 3 proposals are scored so far" in english(reply)
+    # On the opportunity the reply repeats no score: the evaluation issue holds them.
+    assert "**Score recorded** for the proposal of bob; the evaluation issue holds the scores, not this one. 1 of 3 proposals are scored so far" in english(reply)
+    assert "80" not in reply
     assert "2 propositions sur 3 sont notées" in french(reply)
     harness.comment(number, "pm-alice", "/score @bob 90 better after a second read")
-    assert "(it replaces your score of 80; both are kept)" in last_reply(harness, number)
+    assert "(it replaces your earlier score; both are kept)" in last_reply(harness, number)
     harness.comment(number, "eval-eve", "/note @bob 70")
     harness.comment(number, "rev-rita", "/score @carol 60")  # an evaluator through a team
 
@@ -183,10 +185,12 @@ def test_approval_awards_assigns_announces_debriefs_and_closes_both_issues(harne
     assert "@bob is awarded this opportunity for **$8,000.00** CAD, taxes included. Approved by @admin-olga" in en
     assert "on the recommendation of @pm-alice" in en
     assert "| 1 | Design | $3,789.47 |" in en and "| 2 | Build | $4,210.53 |" in en
-    # Each other bidder: their own rank and score, no one's proposal text.
-    assert "- @carol: ranked 2 of 3, average score 70.00/100." in en
-    assert "- @dave: ranked 3 of 3, average score 60.00/100." in en
-    assert "- @carol : rang 2 sur 3, note moyenne 70,00/100." in fr
+    # The other bidders: the decision is made, their own rank, score and notes are on their desk;
+    # no other bidder's amount, score or rank on the opportunity.
+    assert "**To the other bidders** @carol @dave: the decision is made" in en
+    assert "Your own rank, score and the evaluators' notes on your proposal are on your desk" in en
+    assert "**Aux autres soumissionnaires** @carol @dave : la décision est prise" in fr
+    assert "70.00" not in announcement and "60.00" not in announcement and "ranked" not in en
     assert "plan" not in announcement.lower()
     summary = harness.bot_comments(number)[0]
     assert "| Contractor | @bob, $8,000.00 |" in summary

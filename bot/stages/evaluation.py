@@ -140,6 +140,7 @@ def score(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     return done(
         cmd,
         "scored",
+        where=target.kind,  # on the opportunity the reply repeats no score
         bidder=proposal.bidder,
         score=cmd.args.score,
         previous=before.score if before else None,
@@ -254,10 +255,14 @@ def approve(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
 
 
 def _announce(ctx: Context, opportunity: Opportunity, award_row: Award, milestones) -> None:
-    """One announcement: the winner, the amount, the milestones; each other bidder's own rank and score."""
+    """One announcement: the winner, the amount, the milestones; the other bidders are
+    told the decision is made and that their own rank, score and notes are on their desk
+    (no comment on the opportunity carries another bidder's amount, score or rank)."""
     rows = [s for s in standings(ctx.session, opportunity.id) if s.live]
     others = [s for s in rows if s.bidder.lower() != award_row.contractor.lower()]
-    chunks = [others[i : i + MENTIONS_PER_COMMENT] for i in range(0, len(others), MENTIONS_PER_COMMENT)] or [[]]
+    # The announcement itself mentions the contractor, the approver and the recommender.
+    first = MENTIONS_PER_COMMENT - 3
+    chunks = [others[:first]] + [others[i : i + MENTIONS_PER_COMMENT] for i in range(first, len(others), MENTIONS_PER_COMMENT)]
     post(
         ctx,
         opportunity,
