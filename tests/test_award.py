@@ -250,7 +250,28 @@ def test_a_sole_admin_may_approve_their_own_recommendation_but_not_once_another_
 
     sim.set_permission(REPO, "admin-ada", "read")
     harness.comment(review, "admin-olga", "/approve")
-    assert "**Award approved.**" in last_reply(harness, review)
+    refusal = english(last_reply(harness, review))
+    assert "you may approve it yourself only with a justification" in refusal
+    assert "devex:review" in harness.labels(number)
+    harness.comment(review, "admin-olga", "/approve sole contract officer; scores reviewed with the director")
+    reply = last_reply(harness, review)
+    assert "**Award approved.**" in reply
+    assert "**Approved by the person who recommended it** (no other contract officer exists); this is flagged in the awards export. Justification: sole contract officer; scores reviewed with the director" in english(reply)
+    assert "**Approuvée par la personne qui l'a recommandée**" in french(reply)
+
+
+def test_a_self_approval_is_flagged_in_the_awards_export(harness, sim, monkeypatch, capsys, db_url):
+    from bot.cli import main
+
+    sim.add_user("octo-org", "Organization")  # its admins are people: admin-olga is the only one
+    number = close_bidding(harness)
+    scored(harness, number)
+    harness.comment(number, "admin-olga", "/award @bob")
+    harness.comment(review_issue(sim)["number"], "admin-olga", "/approve sole officer")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert main(["export", "awards", "--format", "json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert (row["self_approved"], row["approval_justification"], row["approved_by"]) == (True, "sole officer", "admin-olga")
 
 
 def test_contract_officers_by_team_are_asked_of_github(harness, sim):

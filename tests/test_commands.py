@@ -136,8 +136,14 @@ def test_no_commands(body: str | None) -> None:
 
 
 def test_no_argument_commands_ignore_trailing_text() -> None:
-    assert only("/approve LGTM").args == NoArgs()
     assert only("/withdraw please").args == NoArgs()
+
+
+def test_approve_takes_an_optional_justification() -> None:
+    from bot.procurement.command_args import JustificationArgs
+
+    assert only("/approve").args == JustificationArgs("")
+    assert only("/approve  sole officer,   reviewed ").args == JustificationArgs("sole officer, reviewed")
 
 
 # --- /bid ---------------------------------------------------------------------
@@ -363,12 +369,16 @@ CENTS = st.integers(min_value=0, max_value=9_999_999_999).map(lambda c: Decimal(
 PROPOSALS = st.lists(ONE_LINE, max_size=5).map(lambda lines: "\n".join(lines).strip())
 
 
+from bot.procurement.command_args import JustificationArgs  # noqa: E402
+
+
 def _command(name: str, args: object) -> Command:
     return Command(name=name, alias=name, line="", args=args)  # type: ignore[arg-type]
 
 
 VALID_COMMANDS = st.one_of(
-    st.sampled_from(["help", "status", "register", "withdraw", "approve"]).map(lambda n: _command(n, NoArgs())),
+    st.sampled_from(["help", "status", "register", "withdraw"]).map(lambda n: _command(n, NoArgs())),
+    st.builds(lambda j: _command("approve", JustificationArgs(j)), st.one_of(st.just(""), WORD_FIRST)),
     st.builds(lambda a, p: _command("bid", BidArgs(a, p)), CENTS, PROPOSALS),
     st.builds(lambda u, s, n: _command("score", ScoreArgs(u, s, n)), LOGINS, st.integers(0, 100), ONE_LINE),
     st.builds(lambda u, r: _command("award", AwardArgs(u, r)), LOGINS, ONE_LINE),

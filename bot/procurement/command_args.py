@@ -70,6 +70,13 @@ class ReasonArgs:
 
 
 @dataclass(frozen=True)
+class JustificationArgs:
+    """``/approve [JUSTIFICATION]``: required when the approver also recommended the award."""
+
+    justification: str = ""
+
+
+@dataclass(frozen=True)
 class PaidArgs:
     """``/paid PAYMENT_ID REFERENCE``: the id as ``12`` or ``#12``."""
 
@@ -77,7 +84,7 @@ class PaidArgs:
     reference: str
 
 
-CommandArgs = NoArgs | BidArgs | ScoreArgs | AwardArgs | ExtendArgs | ReasonArgs | PaidArgs
+CommandArgs = NoArgs | BidArgs | ScoreArgs | AwardArgs | ExtendArgs | ReasonArgs | PaidArgs | JustificationArgs
 
 
 #: Every ``Command.error`` code (``templates/`` covers each).
@@ -304,4 +311,5 @@ READERS: Mapping[type, Callable[[str, list[str]], _Parsed]] = {
     ExtendArgs: lambda rest, _following: _extend(rest),
     ReasonArgs: lambda rest, _following: _reason(rest),
     PaidArgs: lambda rest, _following: _paid(rest),
+    JustificationArgs: lambda rest, _following: (JustificationArgs(" ".join(rest.split())), None, {}),
 }

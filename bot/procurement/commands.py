@@ -32,6 +32,7 @@ from bot.procurement.command_args import (
     BidArgs,
     CommandArgs,
     ExtendArgs,
+    JustificationArgs,
     PaidArgs,
     ReasonArgs,
     ScoreArgs,
@@ -189,6 +190,8 @@ def render_command(cmd: Command) -> str:
         return f"/{cmd.name} {args.reason}"
     if isinstance(args, PaidArgs):
         return f"/paid #{args.payment_id} {args.reference}"
+    if isinstance(args, JustificationArgs):
+        return f"/{cmd.name} {args.justification}".rstrip()
     return f"/{cmd.name}"
 
 

@@ -17,7 +17,7 @@ from functools import partial
 from typing import Callable, Mapping, Optional
 
 from bot.procurement import commands as grammar
-from bot.procurement.command_args import AwardArgs, BidArgs, ExtendArgs, NoArgs, PaidArgs, ReasonArgs, ScoreArgs
+from bot.procurement.command_args import AwardArgs, BidArgs, ExtendArgs, JustificationArgs, NoArgs, PaidArgs, ReasonArgs, ScoreArgs
 from bot.stages import acceptance, bidding, evaluation, payments
 from bot.stages.outcomes import Outcome, Refusal, done
 from bot.stages.target import Target
@@ -64,7 +64,7 @@ TABLE: tuple[CommandSpec, ...] = (
     CommandSpec("cancel", ("annuler",), ReasonArgs, frozenset({OPPORTUNITY}), bidding.cancel, bidding.may_manage),
     CommandSpec("score", ("note",), ScoreArgs, frozenset({OPPORTUNITY, EVALUATION}), evaluation.score, evaluation.may_evaluate),
     CommandSpec("award", ("attribuer",), AwardArgs, frozenset({OPPORTUNITY, EVALUATION}), evaluation.award, evaluation.may_evaluate),
-    CommandSpec("approve", ("approuver",), NoArgs, frozenset({REVIEW}), evaluation.approve, evaluation.may_decide),
+    CommandSpec("approve", ("approuver",), JustificationArgs, frozenset({REVIEW}), evaluation.approve, evaluation.may_decide),
     CommandSpec("reject", ("rejeter",), ReasonArgs, frozenset({REVIEW}), evaluation.reject, evaluation.may_decide),
     CommandSpec("paid", ("paye", "payé"), PaidArgs, frozenset({OPPORTUNITY, REVIEW}), payments.paid, payments.may_pay),
     CommandSpec("accept", ("accepter",), ReasonArgs, frozenset({PULL_REQUEST}), acceptance.accept, acceptance.may_accept),

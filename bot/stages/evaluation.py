@@ -212,10 +212,16 @@ def award(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
 def approve(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     opportunity, award_row = target.opportunity, target.award
     login = comment["user"]["login"]
-    if login.lower() == award_row.recommended_by.lower():
+    justification = cmd.args.justification if cmd.args is not None else ""
+    self_approved = login.lower() == award_row.recommended_by.lower()
+    if self_approved:
         others = [o for o in target.people.contract_officers_besides(login) if not _bidder(ctx, opportunity, o)]
         if others:
             return refuse(cmd, "own_recommendation", others=len(others))
+        if not justification:
+            # Separation of duties made visible: no other officer exists, so the one who
+            # recommended says why they approve it themself, on the record.
+            return refuse(cmd, "justification_required")
     conflict = target.people.conflict(award_row.contractor, opportunity.author)
     if conflict.conflicted:
         return refuse(cmd, "contractor_conflicted", user=award_row.contractor, reasons=list(conflict.reasons))
@@ -227,6 +233,7 @@ def approve(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     award_row.status = "approved"
     award_row.decided_by = login
     award_row.decided_at = ctx.now
+    award_row.decision_reason = justification[:1000] or None
     store.save(ctx.session, award_row)
     opportunity.contractor = award_row.contractor
     opportunity.contract_value = award_row.amount
@@ -245,13 +252,15 @@ def approve(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
         contractor=award_row.contractor,
         amount=award_row.amount,
         recommended_by=award_row.recommended_by,
+        self_approved=self_approved,
+        justification=justification or None,
     )
     ctx.write(gw.assign(opportunity.installation_id, opportunity.repository, opportunity.issue_number, [award_row.contractor]))
     _announce(ctx, opportunity, award_row, milestones)
     close_evaluation_issue(ctx, opportunity, "approved")
     target.after_reply.extend(award_review.closing(opportunity.installation_id, award_row, "approved"))
     refresh_summary(ctx, opportunity)
-    return done(cmd, "approved", contractor=award_row.contractor, amount=award_row.amount)
+    return done(cmd, "approved", contractor=award_row.contractor, amount=award_row.amount, self_approved=self_approved, justification=justification)
 
 
 def _announce(ctx: Context, opportunity: Opportunity, award_row: Award, milestones) -> None:

@@ -47,6 +47,9 @@ def awards(session: Session) -> list[dict]:
             "approved_by": a.decided_by if a.status == "approved" else None,
             "approved_at": a.decided_at if a.status == "approved" else None,
             "review_issue_url": a.review_issue_url,
+            # Separation of duties: approved by the one who recommended it, and why.
+            "self_approved": a.status == "approved" and bool(a.decided_by) and a.decided_by.lower() == a.recommended_by.lower(),
+            "approval_justification": a.decision_reason if a.status == "approved" else None,
         }
         for a, o in store.all_awards(session)
     ]
@@ -111,6 +114,7 @@ COLUMNS: dict[str, list[str]] = {
     "awards": [
         "award_id", "opportunity_url", "title", "value", "tax_basis", "contractor", "amount", "status",
         "recommended_by", "recommended_at", "reason", "approved_by", "approved_at", "review_issue_url",
+        "self_approved", "approval_justification",
     ],
     "proposals": [
         "opportunity_url", "title", "bidder", "version", "status", "amount", "tax_basis", "submitted_at", "receipt", "sha256",
