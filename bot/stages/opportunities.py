@@ -33,6 +33,7 @@ from bot.stages.effects import (
     review_repository_private,
     set_state,
 )
+from bot.stages.mentions import post_to_many
 from bot.stages.people import People
 from storage import procurement as store
 from storage.tables import Opportunity
@@ -87,7 +88,8 @@ def validate(ctx: Context, *, labelled: bool, quiet: bool = False) -> None:
     try:
         config = load_config(ctx)
     except ConfigError as error:
-        ctx.write(gw.comment(ctx.installation_id, ctx.repository, number, render("config_invalid", problems=error.problems, author=actor(ctx))))
+        if not quiet:  # an issue opened with the label: its `labeled` delivery tells it, once
+            ctx.write(gw.comment(ctx.installation_id, ctx.repository, number, render("config_invalid", problems=error.problems, author=actor(ctx))))
         audit(ctx, opportunity, "config_invalid", problems=error.problems)
         return
     if opportunity is None and not People(ctx.github, ctx.repository, config).is_issuer(actor(ctx)):
@@ -187,5 +189,5 @@ def cancel(ctx: Context, opportunity: Opportunity, reason: str, who: str) -> Non
     set_state(ctx, opportunity, State.CANCELLED, who=who, reason=reason)
     evaluation.withdraw_pending_award(ctx, opportunity, "cancelled")
     evaluation.close_evaluation_issue(ctx, opportunity)
-    post(ctx, opportunity, render("cancelled", reason=reason, who=who, bidders=bidders, opportunity=opportunity))
+    post_to_many(ctx, opportunity, "cancelled", bidders, reason=reason, who=who, opportunity=opportunity)
     refresh_summary(ctx, opportunity)
