@@ -12,6 +12,7 @@ from bot.procurement.command_args import (
     AwardArgs,
     BidArgs,
     ExtendArgs,
+    JustificationArgs,
     NoArgs,
     PaidArgs,
     ReasonArgs,
@@ -137,13 +138,6 @@ def test_no_commands(body: str | None) -> None:
 
 def test_no_argument_commands_ignore_trailing_text() -> None:
     assert only("/withdraw please").args == NoArgs()
-
-
-def test_approve_takes_an_optional_justification() -> None:
-    from bot.procurement.command_args import JustificationArgs
-
-    assert only("/approve").args == JustificationArgs("")
-    assert only("/approve  sole officer,   reviewed ").args == JustificationArgs("sole officer, reviewed")
 
 
 # --- /bid ---------------------------------------------------------------------
@@ -367,9 +361,6 @@ ONE_LINE = st.text(
 WORD_FIRST = ONE_LINE.filter(lambda s: bool(s))
 CENTS = st.integers(min_value=0, max_value=9_999_999_999).map(lambda c: Decimal(c).scaleb(-2))
 PROPOSALS = st.lists(ONE_LINE, max_size=5).map(lambda lines: "\n".join(lines).strip())
-
-
-from bot.procurement.command_args import JustificationArgs  # noqa: E402
 
 
 def _command(name: str, args: object) -> Command:

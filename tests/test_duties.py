@@ -78,3 +78,12 @@ def test_no_comment_mentions_more_than_50_people(harness, sim):
         if "cancelled" in body or "annulée" in body:
             told |= mentioned
     assert set(bidders) <= told
+
+
+def test_approve_takes_an_optional_justification() -> None:
+    from bot.procurement.command_args import JustificationArgs
+    from bot.stages.command_table import parse_commands
+
+    [plain] = parse_commands("/approve")
+    [justified] = parse_commands("/approuver  sole officer,   reviewed ")
+    assert (plain.args, justified.args) == (JustificationArgs(""), JustificationArgs("sole officer, reviewed"))
