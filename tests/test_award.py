@@ -105,14 +105,21 @@ def test_an_award_below_the_top_needs_a_reason_and_the_review_issue_holds_everyt
     evaluation = evaluation_issue(sim)
     harness.comment(evaluation["number"], "pm-alice", "/score @bob 90 strong plan\n/score @carol 70 | cheap <b>but</b> thin @bob")
 
+    # On the opportunity the refusal names no score or rank; on the evaluation issue it does.
     harness.comment(number, "pm-alice", "/award @carol")
-    refusal = last_reply(harness, number)
+    public = last_reply(harness, number)
+    assert "carol is not the highest ranked proposal." in public and "`/award @carol REASON`" in public
+    assert "90" not in public and "70" not in public and "rank 2" not in public
+    harness.comment(evaluation["number"], "pm-alice", "/award @carol")
+    refusal = last_reply(harness, evaluation["number"])
     assert "carol is not the highest ranked: bob is, with an average score of 90.00 (carol: 70.00, rank 2)" in refusal
     assert "`/award @carol REASON`" in refusal and "rang 2" in french(refusal)
     assert labelled(sim, "devex:award-review") == []
 
     harness.comment(number, "pm-alice", "/award @carol lower price, and bob cannot start before March")
-    assert "**Award recommended:** carol, $7,500.00, over the highest ranked bob, for the reason given." in last_reply(harness, number)
+    recommended = last_reply(harness, number)
+    assert "**Award recommended.** The opportunity is now under review" in recommended
+    assert "7,500" not in recommended and "bob" not in recommended
     assert "devex:review" in harness.labels(number) and "devex:evaluation" not in harness.labels(number)
     review = review_issue(sim)
     assert review["title"].startswith("Award review: Speed up the build (#1) · Examen de l'attribution")

@@ -168,7 +168,9 @@ def award(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     mine = next(s for s in rows if s.proposal.id == proposal.id)
     reason = cmd.args.reason.strip()
     if top is not None and top.proposal.id != proposal.id and not reason:
-        return refuse(cmd, "award_reason_required", user=proposal.bidder, rank=mine.rank, average=mine.average, highest=top.bidder, highest_average=top.average)
+        return refuse(
+            cmd, "award_reason_required", where=target.kind, user=proposal.bidder, rank=mine.rank, average=mine.average, highest=top.bidder, highest_average=top.average
+        )
     conflict = target.people.conflict(proposal.bidder, opportunity.author)
     if conflict.conflicted:
         return refuse(cmd, "contractor_conflicted", user=proposal.bidder, reasons=list(conflict.reasons))
@@ -203,7 +205,7 @@ def award(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     set_state(ctx, opportunity, State.REVIEW, who=login, award_id=row.id)
     award_review.request(ctx, opportunity, row)
     refresh_summary(ctx, opportunity)
-    return done(cmd, "award_recommended", contractor=row.contractor, amount=row.amount, highest=row.highest_ranked, reason=row.reason)
+    return done(cmd, "award_recommended", where=target.kind, contractor=row.contractor, amount=row.amount, highest=row.highest_ranked, reason=row.reason)
 
 
 # ---------------------------------------------------------------- /approve and /reject
