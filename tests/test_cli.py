@@ -76,7 +76,8 @@ def test_receive_dry_run_prints_the_github_calls_and_makes_none(database, tmp_pa
     labeled["issue"]["body"] = form(deadline)
     labeled["installation"] = payload("issue_comment", "created.with-installation")["installation"]
     comment = payload("issue_comment", "created.with-installation")
-    comment["comment"]["body"] = "/register"
+    # /status: the dry run takes every sender for an admin (who may not /register: conflicted).
+    comment["comment"]["body"] = "/status"
     comment["comment"]["user"]["login"] = comment["sender"]["login"] = "bidder-bob"
 
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as network:
@@ -89,7 +90,7 @@ def test_receive_dry_run_prints_the_github_calls_and_makes_none(database, tmp_pa
     # Every write the delivery owes is printed, not only the first (the others are not left pending).
     assert "POST /repos/Codertocat/Hello-World/issues/1/comments" in opened and "## Opportunity:" in opened
     assert "POST /repos/Codertocat/Hello-World/issues/1/comments" in replied
-    assert "@bidder-bob" in replied and "Registered" in replied
+    assert "@bidder-bob" in replied and "**Status:** open for proposals" in replied
     assert "## Opportunity:" not in replied  # printed once, with the delivery that owed it
     assert "dry run: the GitHub calls above were not made" in replied
     # The same delivery id again changes nothing.
