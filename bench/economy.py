@@ -110,6 +110,8 @@ def run_economy(run: Run) -> dict:
         opened = sim.human([{"kind": "open_pull_request", "repo": repo, "title": "Faster build", "body": f"Closes #{number}\nMilestone: 1", "login": bidder(0)}])
         step("pull request opened", [delivery(e, p) for e, p in opened])
         pr_number = opened[0][1]["number"]
+        approved = sim.human([{"kind": "review", "repo": repo, "number": pr_number, "login": ISSUER}])
+        step("pull request approved", [delivery(e, p) for e, p in approved])
         merged = sim.human([{"kind": "merge_pull_request", "repo": repo, "number": pr_number, "merged_by": ISSUER}])
         step("pull request merged", [delivery(e, p) for e, p in merged], effect("SELECT count(*) FROM payments", 1, "no payment recorded"))
         return {"steps": steps}

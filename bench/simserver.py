@@ -59,6 +59,8 @@ def build(sim: SimulatedGitHub) -> Starlette:
                 out.append(sim.human_label(act["repo"], act["number"], act["login"], act["label"]))
             elif kind == "open_pull_request":
                 out.append(sim.human_open_pull_request(act["repo"], act["title"], act["body"], act["login"]))
+            elif kind == "review":
+                out.append(sim.human_review(act["repo"], act["number"], act["login"], act.get("state", "APPROVED")))
             elif kind == "merge_pull_request":
                 out.append(sim.human_merge_pull_request(act["repo"], act["number"], act["merged_by"]))
             else:

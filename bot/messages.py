@@ -9,6 +9,7 @@ or `verbatim`, so it can neither mention anyone nor break the message.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -102,6 +103,16 @@ def _when(lang: str):
     return when
 
 
+def desk_url(lang: str = "en") -> Optional[str]:
+    """The bidder's desk, the confidential way to bid: `DEVEX_PUBLIC_URL` + `/en/desk`
+    (or `/fr/desk`), None when the board has no public address. Read from the
+    environment when rendered, as messages rendered when sent have no settings at hand."""
+    base = (os.environ.get("DEVEX_PUBLIC_URL") or "").strip().rstrip("/")
+    if not base.startswith(("https://", "http://")):
+        return None
+    return f"{base}/{lang}/desk"
+
+
 def _day(value: Optional[datetime]) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
 
@@ -126,7 +137,7 @@ def environment(lang: str) -> jinja2.Environment:
         code=code,
         login=login,
     )
-    env.globals.update(lang=lang, marker=marker)
+    env.globals.update(lang=lang, marker=marker, desk_url=lambda: desk_url(lang))
     # Names of states and the like, per language, shared by every template.
     names = env.get_template("_names.md").make_module()
     env.globals.update({k: getattr(names, k) for k in ("states", "milestone_states", "payment_states", "commands", "command_help", "unlocks") if hasattr(names, k)})

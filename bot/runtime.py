@@ -29,7 +29,7 @@ from bot.pipeline.worker import Worker
 from bot.stages.configuration import ConfigStore
 from bot.stages.follow_ups import FOLLOWS, PREPARERS
 from bot.stages.people import PermissionMemory
-from handlers import installation, issue_comment, issues, ping, pull_request, push, scheduled
+from handlers import installation, issue_comment, issues, ping, pull_request, pull_request_review, push, scheduled
 from storage.db import make_engine
 from storage.tables import utcnow
 
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 # Every handler, composed in one place.
 ROUTER = Router(
-    installation.router, ping.router, push.router, issues.router, issue_comment.router, pull_request.router, scheduled.router
+    installation.router, ping.router, push.router, issues.router, issue_comment.router, pull_request.router, pull_request_review.router, scheduled.router
 )
 
 

@@ -1,4 +1,4 @@
-"""`devex-bot demo`, chapters 7 to 11, after the award: pay on pull, /paid, an overdue payment, the completed opportunity."""
+"""`devex-bot demo`, chapters 7 to 11, after the award: pay on pull (an approved merge pays; one merged without approval is accepted with /accept), /paid, an overdue payment, the completed opportunity."""
 
 from __future__ import annotations
 
@@ -31,7 +31,9 @@ def pay_on_pull(p: Procurement, number: int, say: Callable[[str], None]) -> None
     )
     design = _newest(p)
 
-    say("\n8. A maintainer merges it: milestone 1 is accepted and its payment recorded, awaiting certification.")
+    say("\n8. A maintainer approves it, then merges it: milestone 1 is accepted and its payment recorded, awaiting certification.")
+    p.wait_until(datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc))
+    p.act(f"@pm-priya approves #{design} (a review: the bot's comment says it passes acceptance)", sim.human_review(REPO, design, "pm-priya", "APPROVED"))
     p.wait_until(datetime(2026, 11, 24, 16, 0, tzinfo=timezone.utc))
     p.act(f"@pm-priya merges #{design}", sim.human_merge_pull_request(REPO, design, "pm-priya"))
     p.comment(number, "finance-fatima", "/paid 1 EFT-2026-118342")
@@ -50,7 +52,11 @@ def pay_on_pull(p: Procurement, number: int, say: Callable[[str], None]) -> None
     )
     build = _newest(p)
     p.wait_until(datetime(2026, 12, 1, 15, 30, tzinfo=timezone.utc))
-    p.act(f"@pm-priya merges #{build}", sim.human_merge_pull_request(REPO, build, "pm-priya"))
+    p.act(f"@pm-priya merges #{build} without an approving review", sim.human_merge_pull_request(REPO, build, "pm-priya"))
+    say("   (no payment: the merge did not pass acceptance; the bot says which gate failed, on the pull request and the opportunity)")
+    p.wait_until(datetime(2026, 12, 1, 17, 0, tzinfo=timezone.utc))
+    p.comment(build, "officer-olivier", "/accept Reviewed with the technical authority on 2026-12-01; the axe tests pass.")
+    say("   (a contract officer accepts the work anyway: the payment is recorded with the reason, and the opportunity is completed)")
     p.comment(number, "eval-emma", "/certifier 2")
 
     say("\n10. Finance pays the first payment; a finance officer records it.")

@@ -2,7 +2,7 @@
 
 from bot.pipeline.context import Context
 from bot.pipeline.routing import Router
-from bot.stages import installations
+from bot.stages import guard, installations
 
 router = Router()
 
@@ -12,6 +12,7 @@ router = Router()
 @router.register("installation", action="unsuspend")
 def installation_active(ctx: Context) -> None:
     installations.set_status(ctx, "active")
+    guard.installation_holds(ctx, ctx.payload.get("repositories") or [])
 
 
 @router.register("installation", action="suspend")
@@ -27,6 +28,7 @@ def installation_deleted(ctx: Context) -> None:
 @router.register("installation_repositories", action="added")
 def repositories_added(ctx: Context) -> None:
     installations.repositories_added(ctx)
+    guard.installation_holds(ctx, ctx.payload.get("repositories_added") or [])
 
 
 @router.register("installation_repositories", action="removed")

@@ -1,5 +1,6 @@
-"""`issue_comment.created`: comment commands. Edited and deleted comments are not commands."""
+"""`issue_comment.created`: comment commands. Edited and deleted comments are not commands; an edit of a recorded sealed bid is answered."""
 
+from bot.stages import sealed
 from bot.stages.comment_commands import comment_created
 from bot.github.users import is_bot
 from bot.pipeline.context import Context
@@ -17,3 +18,8 @@ def _may_hold_commands(payload: dict) -> bool:
 @router.register("issue_comment", action="created", accept=_may_hold_commands)
 def created(ctx: Context) -> None:
     comment_created(ctx)
+
+
+@router.register("issue_comment", action="edited", accept=_may_hold_commands)
+def edited(ctx: Context) -> None:
+    sealed.bid_edited(ctx)

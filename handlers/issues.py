@@ -1,6 +1,6 @@
-"""`issues`: labelled, opened, edited, unlabelled, closed."""
+"""`issues`: labelled, opened, edited, unlabelled, closed, deleted, transferred."""
 
-from bot.stages import opportunities
+from bot.stages import guard, opportunities
 from bot.github.users import is_bot
 from bot.pipeline.context import Context
 from bot.procurement.lifecycle import LABEL_PREFIX
@@ -30,6 +30,8 @@ def labeled(ctx: Context) -> None:
 
 @router.register("issues", action="opened", accept=_human)
 def opened(ctx: Context) -> None:
+    if guard.issue_opened_by_transfer(ctx):
+        return  # an opportunity that moved here with its issue, not a new one
     labels = [str(l.get("name", "")).lower() for l in (ctx.payload.get("issue") or {}).get("labels") or []]
     if not labels:
         return
@@ -45,9 +47,19 @@ def edited(ctx: Context) -> None:
 
 @router.register("issues", action="unlabeled", accept=_not_state_label)
 def unlabeled(ctx: Context) -> None:
-    opportunities.label_removed(ctx)
+    guard.label_removed(ctx)
 
 
 @router.register("issues", action="closed", accept=_human)
 def closed(ctx: Context) -> None:
-    opportunities.issue_closed(ctx)
+    guard.issue_closed(ctx)
+
+
+@router.register("issues", action="deleted")
+def deleted(ctx: Context) -> None:
+    guard.issue_deleted(ctx)
+
+
+@router.register("issues", action="transferred")
+def transferred(ctx: Context) -> None:
+    guard.issue_transferred(ctx)

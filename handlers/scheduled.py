@@ -1,6 +1,6 @@
 """Internal deliveries the scheduler stores: a deadline passed, a payment overdue."""
 
-from bot.stages import opportunities, payments
+from bot.stages import contract, opportunities
 from bot.pipeline.context import Context
 from bot.pipeline.routing import Router
 
@@ -14,4 +14,4 @@ def deadline(ctx: Context) -> None:
 
 @router.register("devex.overdue")
 def overdue(ctx: Context) -> None:
-    payments.notify_overdue(ctx, ctx.payload["payment_id"])
+    contract.notify_overdue(ctx, ctx.payload["payment_id"])

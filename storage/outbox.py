@@ -32,6 +32,7 @@ class Write:
     body: Any = None
     then: Optional[dict] = None
     coalesce_key: Optional[str] = None
+    priority: int = 0  # higher goes before the installation's other pending writes
 
 
 def enqueue(session: Session, write: Write, delivery_id: Optional[str] = None, now: Optional[datetime] = None) -> Optional[GitHubWrite]:
@@ -58,6 +59,7 @@ def enqueue(session: Session, write: Write, delivery_id: Optional[str] = None, n
         body=json.dumps(write.body, ensure_ascii=False) if write.body is not None else None,
         then=json.dumps(write.then) if write.then else None,
         coalesce_key=write.coalesce_key,
+        priority=write.priority,
         delivery_id=delivery_id,
         created_at=now,
         next_attempt_at=now,
@@ -79,9 +81,16 @@ def claim_installation(session: Session, write_interval: float, now: Optional[da
     last write is at least `write_interval` old; returns it with that write."""
     now = now or utcnow()
     spaced = now - timedelta(seconds=write_interval)
+    # The head: the oldest of the highest-priority pending writes.
+    top = (
+        select(sa.func.max(GitHubWrite.priority))
+        .where(GitHubWrite.installation_id == Installation.id, GitHubWrite.status == "pending")
+        .correlate(Installation)
+        .scalar_subquery()
+    )
     head_id = (
         select(sa.func.min(GitHubWrite.id))
-        .where(GitHubWrite.installation_id == Installation.id, GitHubWrite.status == "pending")
+        .where(GitHubWrite.installation_id == Installation.id, GitHubWrite.status == "pending", GitHubWrite.priority == top)
         .correlate(Installation)
         .scalar_subquery()
     )
@@ -108,7 +117,7 @@ def claim_installation(session: Session, write_interval: float, now: Optional[da
     head = session.exec(
         select(GitHubWrite.id)
         .where(GitHubWrite.installation_id == installation.id, GitHubWrite.status == "pending")
-        .order_by(GitHubWrite.id)
+        .order_by(GitHubWrite.priority.desc(), GitHubWrite.id)
         .limit(1)
     ).first()
     if head is None:
@@ -135,13 +144,19 @@ def mark_sent(
     session.add(installation)
 
 
-def due_behind(session: Session, installation_id: int, head_id: int, now: datetime, limit: int) -> list[GitHubWrite]:
-    """Up to `limit` pending writes right behind the head, in order, as long as they are due."""
+def due_behind(session: Session, installation_id: int, head_id: int, now: datetime, limit: int, priority: int = 0) -> list[GitHubWrite]:
+    """Up to `limit` pending writes right behind the head, in order, as long as they are due
+    (behind a priority head, only writes of its priority: the others wait until those are sent)."""
     if limit <= 0:
         return []
     rows = session.exec(
         select(GitHubWrite)
-        .where(GitHubWrite.installation_id == installation_id, GitHubWrite.status == "pending", GitHubWrite.id > head_id)
+        .where(
+            GitHubWrite.installation_id == installation_id,
+            GitHubWrite.status == "pending",
+            GitHubWrite.priority == priority,
+            GitHubWrite.id > head_id,
+        )
         .order_by(GitHubWrite.id)
         .limit(limit)
     ).all()

@@ -58,6 +58,8 @@ class GitHubWrite(SQLModel, table=True):
     then: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
     coalesce_key: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(200), index=True))
     status: str = Field(default="pending", sa_column=sa.Column(sa.String(20), nullable=False))
+    # Higher goes first among an installation's pending writes (a sealed bid's deletion: 1).
+    priority: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
     attempts: int = Field(default=0)
     last_error: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
     delivery_id: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(100)))

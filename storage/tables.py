@@ -275,6 +275,29 @@ class Certification(SQLModel, table=True):
     certified_by: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
     certified_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
     comment_url: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
+class MergeAcceptance(SQLModel, table=True):
+    """A merged pull request of the contractor that did not pass acceptance: kept
+    so that a contract officer's `/accept REASON` can record its payment later."""
+
+    __tablename__ = "merge_acceptances"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    opportunity_id: int = Field(foreign_key="opportunities.id", nullable=False, index=True)
+    repository: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    number: int = Field(nullable=False)
+    author: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    html_url: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    merged_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    merged_by: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(100)))
+    milestone_wanted: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
+    failed: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # the gates, comma-separated
+    status: str = Field(default="refused", sa_column=sa.Column(sa.String(20), nullable=False))  # refused, accepted
+    accepted_by: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(100)))
+    accepted_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    reason: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
+    payment_id: Optional[int] = Field(default=None, foreign_key="payments.id")
+
+    __table_args__ = (sa.UniqueConstraint("repository", "number", name="uq_merge_acceptance"),)
 
 
 metadata = SQLModel.metadata

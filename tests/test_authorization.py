@@ -85,6 +85,7 @@ def awarded(harness, with_payment: bool = False) -> int:
         pr = event[1]["pull_request"]["number"]
         harness.act(event)
         harness.run()
+        sim.add_review(REPO, pr, "pm-alice", "APPROVED")  # acceptance: a writer who is not the contractor
         harness.act(sim.human_merge_pull_request(REPO, pr, "pm-alice"))
         harness.run()
     return number

@@ -42,10 +42,12 @@ def test_scores_are_recorded_replaced_with_history_and_the_summary_only_counts_t
     harness.comment(number, "pm-alice", "/score @bob 80 good\n/score @carol 70/100")
     reply = last_reply(harness, number)
     assert reply.startswith("@pm-alice")
-    assert "**Score recorded:** 80/100 for the proposal of bob. 1 of 3 proposals are scored so far" in english(reply)
+    # On the opportunity the reply repeats no score: the evaluation issue holds them.
+    assert "**Score recorded** for the proposal of bob; the evaluation issue holds the scores, not this one. 1 of 3 proposals are scored so far" in english(reply)
+    assert "80" not in reply
     assert "2 propositions sur 3 sont notées" in french(reply)
     harness.comment(number, "pm-alice", "/score @bob 90 better after a second read")
-    assert "(it replaces your score of 80; both are kept)" in last_reply(harness, number)
+    assert "(it replaces your earlier score; both are kept)" in last_reply(harness, number)
     harness.comment(number, "eval-eve", "/note @bob 70")
     harness.comment(number, "rev-rita", "/score @carol 60")  # an evaluator through a team
 
@@ -103,14 +105,21 @@ def test_an_award_below_the_top_needs_a_reason_and_the_review_issue_holds_everyt
     evaluation = evaluation_issue(sim)
     harness.comment(evaluation["number"], "pm-alice", "/score @bob 90 strong plan\n/score @carol 70 | cheap <b>but</b> thin @bob")
 
+    # On the opportunity the refusal names no score or rank; on the evaluation issue it does.
     harness.comment(number, "pm-alice", "/award @carol")
-    refusal = last_reply(harness, number)
+    public = last_reply(harness, number)
+    assert "carol is not the highest ranked proposal." in public and "`/award @carol REASON`" in public
+    assert "90" not in public and "70" not in public and "rank 2" not in public
+    harness.comment(evaluation["number"], "pm-alice", "/award @carol")
+    refusal = last_reply(harness, evaluation["number"])
     assert "carol is not the highest ranked: bob is, with an average score of 90.00 (carol: 70.00, rank 2)" in refusal
     assert "`/award @carol REASON`" in refusal and "rang 2" in french(refusal)
     assert labelled(sim, "devex:award-review") == []
 
     harness.comment(number, "pm-alice", "/award @carol lower price, and bob cannot start before March")
-    assert "**Award recommended:** carol, $7,500.00, over the highest ranked bob, for the reason given." in last_reply(harness, number)
+    recommended = last_reply(harness, number)
+    assert "**Award recommended.** The opportunity is now under review" in recommended
+    assert "7,500" not in recommended and "bob" not in recommended
     assert "devex:review" in harness.labels(number) and "devex:evaluation" not in harness.labels(number)
     review = review_issue(sim)
     assert review["title"].startswith("Award review: Speed up the build (#1) · Examen de l'attribution")
@@ -183,10 +192,12 @@ def test_approval_awards_assigns_announces_debriefs_and_closes_both_issues(harne
     assert "@bob is awarded this opportunity for **$8,000.00** CAD, taxes included. Approved by @admin-olga" in en
     assert "on the recommendation of @pm-alice" in en
     assert "| 1 | Design | $3,789.47 |" in en and "| 2 | Build | $4,210.53 |" in en
-    # Each other bidder: their own rank and score, no one's proposal text.
-    assert "- @carol: ranked 2 of 3, average score 70.00/100." in en
-    assert "- @dave: ranked 3 of 3, average score 60.00/100." in en
-    assert "- @carol : rang 2 sur 3, note moyenne 70,00/100." in fr
+    # The other bidders: the decision is made, their own rank, score and notes are on their desk;
+    # no other bidder's amount, score or rank on the opportunity.
+    assert "**To the other bidders** @carol @dave: the decision is made" in en
+    assert "Your own rank, score and the evaluators' notes on your proposal are on your desk" in en
+    assert "**Aux autres soumissionnaires** @carol @dave : la décision est prise" in fr
+    assert "70.00" not in announcement and "60.00" not in announcement and "ranked" not in en
     assert "plan" not in announcement.lower()
     summary = harness.bot_comments(number)[0]
     assert "| Contractor | @bob, $8,000.00 |" in summary
@@ -246,7 +257,28 @@ def test_a_sole_admin_may_approve_their_own_recommendation_but_not_once_another_
 
     sim.set_permission(REPO, "admin-ada", "read")
     harness.comment(review, "admin-olga", "/approve")
-    assert "**Award approved.**" in last_reply(harness, review)
+    refusal = english(last_reply(harness, review))
+    assert "you may approve it yourself only with a justification" in refusal
+    assert "devex:review" in harness.labels(number)
+    harness.comment(review, "admin-olga", "/approve sole contract officer; scores reviewed with the director")
+    reply = last_reply(harness, review)
+    assert "**Award approved.**" in reply
+    assert "**Approved by the person who recommended it** (no other contract officer exists); this is flagged in the awards export. Justification: sole contract officer; scores reviewed with the director" in english(reply)
+    assert "**Approuvée par la personne qui l'a recommandée**" in french(reply)
+
+
+def test_a_self_approval_is_flagged_in_the_awards_export(harness, sim, monkeypatch, capsys, db_url):
+    from bot.cli import main
+
+    sim.add_user("octo-org", "Organization")  # its admins are people: admin-olga is the only one
+    number = close_bidding(harness)
+    scored(harness, number)
+    harness.comment(number, "admin-olga", "/award @bob")
+    harness.comment(review_issue(sim)["number"], "admin-olga", "/approve sole officer")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert main(["export", "awards", "--format", "json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert (row["self_approved"], row["approval_justification"], row["approved_by"]) == (True, "sole officer", "admin-olga")
 
 
 def test_contract_officers_by_team_are_asked_of_github(harness, sim):

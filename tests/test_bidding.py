@@ -106,7 +106,10 @@ def test_withdraw_then_bid_again(harness, sim):
 )
 def test_bids_that_cannot_be_recorded_say_why(harness, sim, login, command, expected):
     number = open_opportunity(harness)
-    register(harness, number, "bob", "pm-alice")
+    register(harness, number, "bob")
+    with Session(harness.engine) as session:  # pm-alice registered on another opportunity, where she may bid
+        session.add(Registration(login="pm-alice", terms_url="https://github.com/canada-ca/devex-bot/blob/main/docs/terms.md", terms_version="2026-11"))
+        session.commit()
     harness.comment(number, login, command)
     reply = last_reply(harness, number)
     assert reply.startswith(f"@{login}") and "was not carried out" in reply

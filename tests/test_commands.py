@@ -15,6 +15,7 @@ from bot.procurement.command_args import (
     CertifyArgs,
     CommitArgs,
     ExtendArgs,
+    ApproveArgs,
     NoArgs,
     PaidArgs,
     ReasonArgs,
@@ -111,7 +112,7 @@ def test_name_must_end_at_whitespace() -> None:
 @pytest.mark.parametrize(("typed", "name"), [(alias, name) for name, aliases in ALIASES.items() for alias in (name, *aliases)])
 def test_every_english_and_french_name(typed: str, name: str) -> None:
     args = {"bid": " 10", "score": " @a 1", "award": " @a", "extend": " 2026-12-01",
-            "cancel": " x", "reject": " x", "terminate": " x", "paid": " 1 x", "commit": " x", "certify": " 1"}.get(name, "")
+            "cancel": " x", "reject": " x", "terminate": " x", "paid": " 1 x", "commit": " x", "certify": " 1", "accept": " x"}.get(name, "")
     for variant in (typed, typed.upper(), typed.capitalize()):
         command = only(f"/{variant}{args}")
         assert command.name == name

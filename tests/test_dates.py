@@ -50,11 +50,17 @@ def test_deadline_across_the_spring_forward_change() -> None:
     assert after - before == timedelta(hours=23)
 
 
-def test_wall_times_that_dst_makes_ambiguous_or_skips_follow_pep_495_fold_0() -> None:
-    # 01:30 happens twice on 2026-11-01: the first (EDT) is meant.
-    assert parse_deadline("2026-11-01", TORONTO, time(1, 30)) == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
-    # 02:30 does not happen on 2026-03-08: read with the offset before the change.
-    assert parse_deadline("2026-03-08", TORONTO, time(2, 30)) == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
+def test_wall_times_that_dst_makes_ambiguous_or_skips_are_refused_naming_the_day_and_zone() -> None:
+    # 01:30 happens twice on 2026-11-01; 02:30 does not happen on 2026-03-08: a deadline
+    # must neither mean two instants nor silently move.
+    with pytest.raises(DateError) as repeated:
+        parse_deadline("2026-11-01", TORONTO, time(1, 30))
+    assert (repeated.value.code, repeated.value.params) == ("local_time_ambiguous", {"day": "2026-11-01", "time": "01:30", "zone": "America/Toronto"})
+    with pytest.raises(DateError) as skipped:
+        parse_deadline("2026-03-08", TORONTO, time(2, 30))
+    assert (skipped.value.code, skipped.value.params) == ("local_time_nonexistent", {"day": "2026-03-08", "time": "02:30", "zone": "America/Toronto"})
+    # The hours around them are taken.
+    assert parse_deadline("2026-03-08", TORONTO, time(3, 30)) == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

@@ -22,9 +22,9 @@ CAP = Decimal("9999.00")
 NBSP = "\u00a0"
 
 
-def parse(body: str | None, *, cap: Decimal = CAP, now: datetime = NOW):
+def parse(body: str | None, *, cap: Decimal = CAP, now: datetime = NOW, deadline_time: time = time(14, 0)):
     return parse_opportunity_form(
-        body, value_cap=cap, tz="America/Toronto", deadline_time=time(14, 0), now=now
+        body, value_cap=cap, tz="America/Toronto", deadline_time=deadline_time, now=now
     )
 
 
@@ -250,7 +250,19 @@ def test_every_problem_code_is_declared() -> None:
         body_of(Milestones="x\n- a: 0\n- A: 1"), body_of(Milestones="- a: 1"),
     ]:
         seen.update(codes(body))
+    # A deadline time that daylight saving time skips or repeats on that day.
+    seen.update(codes(body_of(Proposal_deadline="2027-03-14"), deadline_time=time(2, 30)))
+    seen.update(codes(body_of(Proposal_deadline="2027-11-07"), deadline_time=time(1, 30)))
     assert seen == set(FORM_PROBLEM_CODES)
+
+
+def test_a_deadline_time_daylight_saving_skips_or_repeats_is_refused_naming_the_day_and_zone() -> None:
+    _, [skipped] = parse(body_of(Proposal_deadline="2027-03-14"), deadline_time=time(2, 30))
+    assert (skipped.code, skipped.params["day"], skipped.params["time"], skipped.params["zone"]) == (
+        "deadline_nonexistent", "2027-03-14", "02:30", "America/Toronto"
+    )
+    _, [repeated] = parse(body_of(Proposal_deadline="2027-11-07"), deadline_time=time(1, 30))
+    assert repeated.code == "deadline_ambiguous"
 
 
 def test_naive_now_is_a_programming_error() -> None:

@@ -104,7 +104,10 @@ def open_pull_request(harness, body: str, login: str = CONTRACTOR, title: str = 
     return max(harness.sim.issues[REPO])
 
 
-def merge(harness, number: int, by: str = MAINTAINER) -> None:
+def merge(harness, number: int, by: str = MAINTAINER, approved: bool = True) -> None:
+    """`by` merges it; `approved`: a maintainer approved it first (acceptance needs one approval)."""
+    if approved:
+        harness.sim.add_review(REPO, number, MAINTAINER, "APPROVED")
     harness.act(harness.sim.human_merge_pull_request(REPO, number, by))
     harness.run()
 
@@ -338,6 +341,8 @@ def test_closed_without_merge_pays_nothing_and_reopening_restores_the_offer(harn
 def test_the_same_merge_delivered_again_pays_once_and_a_paid_milestone_is_not_paid_twice(harness, sim):
     number = awarded_opportunity(harness)
     pr = open_pull_request(harness, f"Closes #{number}")
+    sim.add_review(REPO, pr, MAINTAINER)
+
     event, data = sim.human_merge_pull_request(REPO, pr, MAINTAINER)
     for _ in range(3):
         assert harness.deliver(event, copy.deepcopy(data)).status_code == 202
@@ -473,6 +478,8 @@ def test_a_merged_revert_of_a_paid_milestone_is_flagged_to_the_contract_officers
 
     revert = open_pull_request(harness, f"Reverts {REPO}#{pr}", login=MAINTAINER, title='Revert "Cache the dependencies"')
     assert harness.bot_comments(revert) == []
+    sim.add_review(REPO, revert, MAINTAINER)
+
     event, data = sim.human_merge_pull_request(REPO, revert, MAINTAINER)
     harness.deliver(event, copy.deepcopy(data))
     harness.deliver(event, copy.deepcopy(data))
@@ -628,6 +635,8 @@ def test_the_same_merge_delivered_ten_times_at_once_to_two_workers_makes_one_pay
 
     number = awarded_opportunity(harness)
     pr = open_pull_request(harness, f"Closes #{number}")
+    sim.add_review(REPO, pr, MAINTAINER)
+
     event, data = sim.human_merge_pull_request(REPO, pr, MAINTAINER)
     for _ in range(10):
         assert harness.deliver(event, copy.deepcopy(data)).status_code == 202  # ten delivery ids
@@ -699,6 +708,8 @@ def test_the_payments_export_as_csv_and_json(harness, sim, clock, monkeypatch, c
         "certified_at",
         "paid_by",
         "commitment_reference",
+        "accepted_by",
+        "acceptance_reason",
     ]
     assert rows[0] == {
         "payment_id": "1",
@@ -718,6 +729,8 @@ def test_the_payments_export_as_csv_and_json(harness, sim, clock, monkeypatch, c
         "certified_at": "",
         "paid_by": "admin-olga",
         "commitment_reference": "",
+        "accepted_by": "",
+        "acceptance_reason": "",
     }
     assert (rows[1]["milestone"], rows[1]["amount"], rows[1]["status"], rows[1]["reference"]) == ("Build", "4736.84", "payable", "")
 

@@ -267,6 +267,41 @@ class GitHubReader:
         answer = self._get(f"/repos/{repository}/collaborators", params={"permission": "admin", "per_page": 100})
         return _logins(answer)
 
+    def pull_reviews(self, repository: str, number: int) -> list[dict]:
+        """The pull request's reviews, oldest first (up to 300: three pages of 100)."""
+        reviews: list[dict] = []
+        for page in (1, 2, 3):
+            answer = self._get(f"/repos/{repository}/pulls/{number}/reviews", params={"per_page": 100, "page": page})
+            batch = answer.data if answer is not None and isinstance(answer.data, list) else []
+            reviews.extend(r for r in batch if isinstance(r, dict))
+            if len(batch) < 100:
+                break
+        return reviews
+
+    def check_runs(self, repository: str, sha: str) -> list[dict]:
+        """The check runs of a commit (first 100)."""
+        answer = self._get(f"/repos/{repository}/commits/{quote(sha)}/check-runs", params={"per_page": 100})
+        data = answer.data if answer is not None and isinstance(answer.data, dict) else {}
+        return [r for r in data.get("check_runs") or [] if isinstance(r, dict)]
+
+    def commit_statuses(self, repository: str, sha: str) -> list[dict]:
+        """The latest status of each context of a commit (its combined status)."""
+        answer = self._get(f"/repos/{repository}/commits/{quote(sha)}/status", params={"per_page": 100})
+        data = answer.data if answer is not None and isinstance(answer.data, dict) else {}
+        return [s for s in data.get("statuses") or [] if isinstance(s, dict)]
+
+    def closed_by_commit(self, repository: str, number: int) -> bool:
+        """Whether the issue's latest close was made by a commit or a merged pull
+        request's closing keyword (GitHub's `closed` event then carries a commit id)."""
+        closes: list[dict] = []
+        for page in (1, 2, 3):
+            answer = self._get(f"/repos/{repository}/issues/{number}/events", params={"per_page": 100, "page": page})
+            batch = answer.data if answer is not None and isinstance(answer.data, list) else []
+            closes.extend(e for e in batch if isinstance(e, dict) and e.get("event") == "closed")
+            if len(batch) < 100:
+                break
+        return bool(closes and closes[-1].get("commit_id"))
+
 
 def _logins(answer: Optional[Answer]) -> list[str]:
     if answer is None or not isinstance(answer.data, list):

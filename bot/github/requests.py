@@ -91,6 +91,11 @@ def delete_comment(installation_id: int, repository: str, comment_id: int) -> Wr
     return Write(installation_id, method="DELETE", path=f"/repos/{repository}/issues/comments/{comment_id}")
 
 
+def delete_sealed_bid(installation_id: int, repository: str, comment_id: int) -> Write:
+    """A sealed bid's comment goes before every other pending write of its installation."""
+    return Write(installation_id, method="DELETE", path=f"/repos/{repository}/issues/comments/{comment_id}", priority=1)
+
+
 def add_labels(installation_id: int, repository: str, number: int, labels: list[str]) -> Write:
     return Write(installation_id, method="POST", path=f"/repos/{repository}/issues/{number}/labels", body={"labels": labels})
 
@@ -101,3 +106,8 @@ def remove_label(installation_id: int, repository: str, number: int, label: str)
 
 def assign(installation_id: int, repository: str, number: int, logins: list[str]) -> Write:
     return Write(installation_id, method="POST", path=f"/repos/{repository}/issues/{number}/assignees", body={"assignees": logins})
+
+
+def set_issue_state(installation_id: int, repository: str, number: int, state: str) -> Write:
+    """Reopens (`open`) or closes (`closed`) an issue."""
+    return Write(installation_id, method="PATCH", path=f"/repos/{repository}/issues/{number}", body={"state": state})

@@ -169,7 +169,7 @@ class Sender:
                 session.rollback()
                 return None
             installation, head = claimed
-            writes = [head] + outbox.due_behind(session, installation.id, head.id, now, self._batch_size() - 1)
+            writes = [head] + outbox.due_behind(session, installation.id, head.id, now, self._batch_size() - 1, head.priority or 0)
             calls: list[Call] = []
             tried = 0
             for write in writes:

@@ -32,6 +32,9 @@ class BidArgs:
 
     amount: Decimal
     proposal: str
+    # Tax words written right after the amount ("+ HST", "plus taxes", "HT"): the
+    # amount is then not the total including tax (refused while amounts include tax).
+    tax_words: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,21 @@ def _amount_prefix(text: str) -> tuple[Decimal, str] | AmountError:
     return AmountError(first_error.code, text=_quoted(word))
 
 
+# Words after an amount that say it does not include tax, in English and French.
+TAX_WORDS_RE = re.compile(
+    r"""
+    ^\s*
+    (?:
+        (?:\+|plus|and|et)?\s*(?:applicable\s+)?(?:hst|gst|pst|qst|tps|tvh|tvq|tax(?:es)?)\b
+      | ht\b
+      | (?:before|excluding|excl\.?|pre|without|w/o)[\s-]*tax(?:es)?\b
+      | (?:avant|hors|sans)\s+(?:les\s+)?taxes?\b
+    )
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
 def _bid(rest: str, following: list[str]) -> _Parsed:
     text = rest.strip()
     if not text:
@@ -230,7 +248,8 @@ def _bid(rest: str, following: list[str]) -> _Parsed:
         return _failure(found.code, **found.params)
     amount, after = found
     proposal = _strip_blank_lines([after.strip(), *following])
-    return BidArgs(amount=amount, proposal=proposal), None, {}
+    tax = TAX_WORDS_RE.match(after)
+    return BidArgs(amount=amount, proposal=proposal, tax_words=tax.group(0).strip() if tax else ""), None, {}
 
 
 def _login(word: str) -> tuple[str | None, str | None, dict[str, Any]]:

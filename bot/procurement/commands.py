@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from bot.procurement import markdown
@@ -135,6 +135,13 @@ def parse_commands(body: str | None, names: Mapping[str, tuple[str, type]]) -> l
         takes_rest = args_type is BidArgs
         following = lines[index + 1:] if takes_rest else []
         args, error, params = READERS[args_type](match["rest"], following)
+        if takes_rest and isinstance(args, BidArgs):
+            # The proposal is the whole comment without the /bid line: text written
+            # before it too (other commands' lines aside).
+            taken = {i for i, l in enumerate(lines[:index]) if _is_command_line(l, names)}
+            before = [l for i, l in enumerate(lines[:index]) if i not in taken]
+            if any(l.strip() for l in before):
+                args = replace(args, proposal="\n".join(filter(None, (_trimmed(before), args.proposal))))
         commands.append(Command(
             name=name,
             alias=alias,
@@ -146,6 +153,19 @@ def parse_commands(body: str | None, names: Mapping[str, tuple[str, type]]) -> l
         if takes_rest:
             break  # the proposal is the rest of the comment
     return commands
+
+
+def _is_command_line(line: str, names: Mapping[str, tuple[str, type]]) -> bool:
+    match = COMMAND_LINE_RE.match(line)
+    return match is not None and unicodedata.normalize("NFC", match["name"]).lower() in names
+
+
+def _trimmed(lines: list[str]) -> str:
+    while lines and not lines[0].strip():
+        lines = lines[1:]
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    return "\n".join(lines)
 
 
 def render_command(cmd: Command) -> str:
@@ -179,3 +199,42 @@ def render_command(cmd: Command) -> str:
     if isinstance(args, CertifyArgs):
         return f"/certify #{args.payment_id}"
     return f"/{cmd.name}"
+
+
+# --- near misses on a sealed opportunity -------------------------------------
+
+# A line that looks like a mistyped bid: any indentation, a slash, maybe a
+# space, then a word that starts like "bid" or "soumission" ("/bids 3,900.00",
+# "/bid3900", "    /bid", "/ bid", "/soumision", "/Bid:").
+NEAR_MISS_RE = re.compile(r"^[ \t]*/[ \t]*(?:bid|soum)", re.IGNORECASE)
+
+
+def looks_like_bid(body: str | None) -> bool:
+    """Whether a comment holds a line that looks like a bid (outside fenced code,
+    quotes and HTML comments). Called when it holds no command: on a sealed
+    opportunity such a comment is removed and answered like a refused bid."""
+    if not isinstance(body, str) or "/" not in body:
+        return False
+    fence: str | None = None
+    in_html_comment = False
+    for line in markdown.lines(body):
+        if fence is not None:
+            if markdown.closes_fence(line, fence):
+                fence = None
+            continue
+        if in_html_comment:
+            in_html_comment = "-->" not in line
+            continue
+        opening = FENCE_OPEN_RE.match(line)
+        if opening:
+            fence = opening["fence"]
+            continue
+        if HTML_COMMENT_OPEN_RE.match(line):
+            in_html_comment = "-->" not in line.split("<!--", 1)[1]
+            continue
+        if QUOTE_RE.match(line):
+            continue
+        folded = unicodedata.normalize("NFKD", line)
+        if NEAR_MISS_RE.match("".join(c for c in folded if not unicodedata.combining(c))):
+            return True
+    return False

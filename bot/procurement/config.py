@@ -39,6 +39,7 @@ from bot.procurement.config_fields import (
 )
 from bot.procurement.money import CENT, AmountError, parse_amount
 from bot.procurement.yaml12 import DuplicateKey, load_yaml
+from bot.procurement.config_groups import AcceptanceConfig
 
 __all__ = [
     "CONFIG_PATH",
@@ -85,6 +86,8 @@ CONFIG_PROBLEM_CODES: tuple[str, ...] = (
     "url_unreadable",
     "not_a_group",
     "window_out_of_range",
+    "branch_unreadable",
+    "checks_unknown",
 )
 
 class ConfigError(ValueError):
@@ -183,6 +186,11 @@ class RepoConfig(BaseModel):
     )
     finance: FinanceConfig = Field(default_factory=FinanceConfig, description=FinanceConfig.__doc__)
     disclosure: DisclosureConfig = Field(default_factory=DisclosureConfig, description=DisclosureConfig.__doc__)
+    acceptance: AcceptanceConfig = Field(
+        default_factory=AcceptanceConfig,
+        description="What a merged pull request of the contractor must show before it pays: "
+        "branch, approvals, checks.",
+    )
 
     @field_validator("label", mode="before")
     @classmethod

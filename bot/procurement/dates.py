@@ -114,9 +114,9 @@ def parse_deadline(text: str, tz: str | tzinfo, deadline_time: time) -> datetime
 
     ``YYYY-MM-DD`` is that date at ``deadline_time`` in ``tz``. On the rare
     wall times that a daylight-saving change makes ambiguous or skips, the
-    rules of PEP 495 with ``fold=0`` apply: an ambiguous time is its first
-    occurrence, a skipped one is read with the offset in force before the
-    change (02:30 on a spring-forward night is 03:30 daylight time).
+    wall times that a daylight-saving change makes ambiguous or skips, it raises
+    ``DateError("local_time_ambiguous")`` or ``("local_time_nonexistent")``
+    with the day, the time and the zone (a deadline must not silently move).
 
     An ISO 8601 date-time with an offset (``2026-12-01T14:00:00-05:00``,
     ``2026-12-01T19:00Z``) is taken as is; without an offset it raises
@@ -131,10 +131,12 @@ def parse_deadline(text: str, tz: str | tzinfo, deadline_time: time) -> datetime
         try:
             day = date.fromisoformat(cleaned)
             local = datetime.combine(day, deadline_time.replace(tzinfo=None), zone(tz))
-            return local.astimezone(UTC)
+            instant = local.astimezone(UTC)
         except (ValueError, OverflowError):
             # 2026-02-30, or a date so near year 1 or 9999 that UTC overflows.
             raise DateError("date_unreadable", text=_quoted(text)) from None
+        _exists_once(local, tz)
+        return instant
     match = DATETIME_RE.match(cleaned)
     if match is None:
         raise DateError("date_unreadable", text=_quoted(text))
@@ -147,6 +149,18 @@ def parse_deadline(text: str, tz: str | tzinfo, deadline_time: time) -> datetime
         return moment.astimezone(UTC)
     except (ValueError, OverflowError):
         raise DateError("date_unreadable", text=_quoted(text)) from None
+
+
+def _exists_once(local: datetime, tz: str | tzinfo) -> None:
+    """A local wall time that a daylight-saving change skips (02:30 on a spring-forward
+    night) or repeats (01:30 on a fall-back night) is refused, naming the day and zone:
+    a deadline must not silently move or mean two instants."""
+    params = {"day": local.date().isoformat(), "time": local.strftime("%H:%M"), "zone": _zone_name(tz)}
+    back = local.astimezone(UTC).astimezone(local.tzinfo)
+    if back.replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise DateError("local_time_nonexistent", **params)
+    if local.replace(fold=1).utcoffset() != local.replace(fold=0).utcoffset():
+        raise DateError("local_time_ambiguous", **params)
 
 
 def parse_time_of_day(text: str) -> time:

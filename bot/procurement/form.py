@@ -50,6 +50,8 @@ FORM_PROBLEM_CODES: tuple[str, ...] = (
     "missing_deadline",
     "deadline_unreadable",
     "deadline_needs_offset",
+    "deadline_nonexistent",
+    "deadline_ambiguous",
     "deadline_in_past",
     "missing_problem",
     "missing_acceptance",
@@ -242,8 +244,12 @@ def _read_deadline(
     try:
         deadline = parse_deadline(text, tz, deadline_time)
     except DateError as error:
-        code = "deadline_needs_offset" if error.code == "datetime_needs_offset" else "deadline_unreadable"
-        problems.append(Problem(code, {"text": _quoted(text)}))
+        code = {
+            "datetime_needs_offset": "deadline_needs_offset",
+            "local_time_nonexistent": "deadline_nonexistent",
+            "local_time_ambiguous": "deadline_ambiguous",
+        }.get(error.code, "deadline_unreadable")
+        problems.append(Problem(code, {"text": _quoted(text), **error.params}))
         return None
     if deadline <= now:
         problems.append(Problem("deadline_in_past", {"deadline": deadline, "now": now}))

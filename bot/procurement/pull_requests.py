@@ -159,6 +159,7 @@ REASONS = (
     ALL_PAID,
     OVER_CONTRACT,
     SEVERAL_OPPORTUNITIES,
+    "other_repository",
 )
 
 
@@ -206,8 +207,12 @@ def pick_milestone(milestones: Sequence[MilestoneFacts], wanted: Optional[str]) 
     return (chosen, None) if chosen else (None, ALL_PAID)
 
 
-def decide(author: str, contract: ContractFacts, wanted: Optional[str]) -> PayDecision:
-    """What merging a pull request by `author` that names this opportunity pays."""
+def decide(author: str, contract: ContractFacts, wanted: Optional[str], same_repository: bool = True) -> PayDecision:
+    """What merging a pull request by `author` that names this opportunity pays.
+    `same_repository`: the pull request lives in the opportunity's repository
+    (work merged elsewhere is not the work procured)."""
+    if not same_repository:
+        return PayDecision(reason="other_repository", wanted=wanted)
     if contract.state == "terminated":
         return PayDecision(reason=TERMINATED, wanted=wanted)
     if contract.state == "completed":
@@ -232,3 +237,92 @@ def completes_contract(milestones: Sequence[MilestoneFacts], accepted_position: 
 def days_late(due_at: datetime, now: datetime) -> int:
     """Whole days since a payment fell due (0 in its first day late)."""
     return max(0, (now - due_at).days)
+
+
+# ---------------------------------------------------------------- acceptance: what a merge must show
+
+# The gates a merged pull request of the contractor must pass before it pays
+# (PRODUCT.md "Acceptance"); each has words in templates/*/_acceptance.md.
+WRONG_BRANCH = "wrong_branch"
+MERGED_BY_CONTRACTOR = "merged_by_contractor"
+APPROVALS_MISSING = "approvals_missing"
+CHECKS_FAILING = "checks_failing"
+GATES = (WRONG_BRANCH, MERGED_BY_CONTRACTOR, APPROVALS_MISSING, CHECKS_FAILING)
+
+# Why a pull request pays nothing and cannot be accepted either: it lives in
+# another repository than the opportunity it names.
+OTHER_REPOSITORY = "other_repository"
+
+# Check-run conclusions and commit-status states that pass.
+PASSING_CONCLUSIONS = frozenset({"success", "neutral", "skipped"})
+
+
+@dataclass(frozen=True)
+class Review:
+    """One submitted review, in the order GitHub lists them (oldest first)."""
+
+    reviewer: str
+    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED (any case)
+    writer: bool  # the reviewer has write access to the repository
+
+
+@dataclass(frozen=True)
+class Check:
+    """A check run or commit status of the head commit: `outcome` is a check run's
+    conclusion (`pending` while not completed) or a status's state."""
+
+    name: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class AcceptanceFacts:
+    contractor: str
+    base_branch: str
+    default_branch: str
+    merged_by: Optional[str]  # None before the merge
+    reviews: Sequence[Review]
+    checks: Sequence[Check]
+
+
+@dataclass(frozen=True)
+class GateFailure:
+    gate: str
+    needed: int = 0  # approvals_missing: how many are needed
+    have: int = 0  # approvals_missing: how many count
+    branch: str = ""  # wrong_branch: the branch it must be merged into
+    failing: tuple[str, ...] = ()  # checks_failing: "name: outcome" of each check that does not pass
+
+
+def approving_reviewers(reviews: Sequence[Review], contractor: str) -> list[str]:
+    """Reviewers whose latest approving-or-not review approves: writers, not the
+    contractor. A comment-only review changes nothing; a later "changes
+    requested" or a dismissal cancels that reviewer's approval."""
+    latest: dict[str, tuple[str, str, bool]] = {}
+    for review in reviews:
+        state = review.state.upper()
+        if state not in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+            continue
+        latest[review.reviewer.lower()] = (review.reviewer, state, review.writer)
+    return [
+        who for who, state, writer in latest.values() if state == "APPROVED" and writer and not _same_login(who, contractor)
+    ]
+
+
+def failed_gates(facts: AcceptanceFacts, branch: str = "default", approvals: int = 1, checks: str = "all") -> list[GateFailure]:
+    """The gates this pull request does not pass (none: its merge pays). Before
+    the merge (`merged_by` None) the merger's gate is not known yet."""
+    failures = []
+    wanted = facts.default_branch if branch == "default" else branch
+    if facts.base_branch != wanted:
+        failures.append(GateFailure(WRONG_BRANCH, branch=wanted))
+    if facts.merged_by is not None and _same_login(facts.merged_by, facts.contractor):
+        failures.append(GateFailure(MERGED_BY_CONTRACTOR))
+    have = len(approving_reviewers(facts.reviews, facts.contractor))
+    if have < approvals:
+        failures.append(GateFailure(APPROVALS_MISSING, needed=approvals, have=have))
+    if checks == "all":
+        failing = tuple(f"{c.name}: {c.outcome}" for c in facts.checks if c.outcome.lower() not in PASSING_CONCLUSIONS)
+        if failing:
+            failures.append(GateFailure(CHECKS_FAILING, failing=failing))
+    return failures

@@ -8,20 +8,24 @@ from __future__ import annotations
 
 from typing import Optional
 
-from bot.stages.effects import audit, bidders_of, post, refresh_summary, set_state
+from bot.stages.effects import audit, bidders_of, refresh_summary, set_state
 from bot.stages.opportunities import cancel as cancel_opportunity
+from bot.stages.mentions import post_to_many
 from bot.stages.outcomes import Outcome, Refusal, done, refuse
 from bot.procurement import receipts
 from bot.procurement.dates import DateError, parse_deadline
 from bot.procurement.lifecycle import State, accepts_bids, can_cancel, can_extend, takes_late_arrival
 from bot.stages.late_proposals import joined_evaluation
 from bot.stages.target import Target
-from bot.messages import render
 from storage import procurement as store
 from storage.tables import Proposal, ProposalVersion, Registration
 
 
 def may_register(ctx, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
+    """The attestation says "no conflict of interest": not for someone who has one here."""
+    conflict = target.people.conflict(login, target.opportunity.author, fresh=fresh)
+    if conflict.conflicted:
+        return Refusal("register_conflicted", "conflicted", {"reasons": list(conflict.reasons)})
     return None
 
 
@@ -96,6 +100,8 @@ def _bid_refusal(ctx, target: Target, cmd):
         return refuse(cmd, "amount_not_positive")
     if amount > opportunity.value:
         return refuse(cmd, "amount_over_value", value=opportunity.value)
+    if cmd.args.tax_words and opportunity.amounts_include_tax:
+        return refuse(cmd, "amount_before_tax", words=cmd.args.tax_words)
     return None
 
 
@@ -207,8 +213,8 @@ def extend(ctx, target: Target, cmd, comment: dict) -> Outcome:
         return refuse(cmd, "extend_closed", state=opportunity.state)
     try:
         deadline = parse_deadline(cmd.args.date_text, target.config.timezone, target.config.deadline_time)
-    except DateError:
-        return refuse(cmd, "extend_usage")
+    except DateError as error:
+        return refuse(cmd, "extend_usage", error=error.code, **error.params)
     if deadline <= ctx.now or (opportunity.deadline and deadline <= opportunity.deadline):
         return refuse(cmd, "extend_not_later", deadline=opportunity.deadline, timezone=opportunity.timezone)
     old = opportunity.deadline
@@ -220,7 +226,7 @@ def extend(ctx, target: Target, cmd, comment: dict) -> Outcome:
         set_state(ctx, opportunity, State.OPEN, who=login, reason="extended")
     bidders = bidders_of(ctx.session, opportunity)
     if bidders:
-        post(ctx, opportunity, render("extended", bidders=bidders, deadline=deadline, timezone=opportunity.timezone, who=login))
+        post_to_many(ctx, opportunity, "extended", bidders, deadline=deadline, timezone=opportunity.timezone, who=login)
     refresh_summary(ctx, opportunity)
     return done(cmd, "extended", deadline=deadline, timezone=opportunity.timezone)
 

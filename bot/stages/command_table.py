@@ -29,12 +29,12 @@ from bot.procurement.command_args import (
     ReasonArgs,
     ScoreArgs,
 )
-from bot.stages import bidding, evaluation, finance, payments
+from bot.stages import acceptance, bidding, contract, evaluation, finance
 from bot.stages.outcomes import Outcome, Refusal, done
 from bot.stages.target import Target
 
-OPPORTUNITY, EVALUATION, REVIEW = "opportunity", "evaluation", "review"
-ANYWHERE = frozenset({OPPORTUNITY, EVALUATION, REVIEW})
+OPPORTUNITY, EVALUATION, REVIEW, PULL_REQUEST = "opportunity", "evaluation", "review", "pull_request"
+ANYWHERE = frozenset({OPPORTUNITY, EVALUATION, REVIEW, PULL_REQUEST})
 
 Action = Callable[..., Outcome]  # (ctx, target, cmd, comment) -> Outcome
 # (ctx, target, login, fresh) -> why not now, or None. `fresh`: ask GitHub again
@@ -79,8 +79,9 @@ TABLE: tuple[CommandSpec, ...] = (
     CommandSpec("reject", ("rejeter",), ReasonArgs, frozenset({REVIEW}), evaluation.reject, evaluation.may_decide),
     CommandSpec("commit", ("engager",), CommitArgs, frozenset({OPPORTUNITY}), finance.commit, finance.may_commit),
     CommandSpec("certify", ("certifier",), CertifyArgs, frozenset({OPPORTUNITY, REVIEW}), finance.certify, finance.may_certify),
-    CommandSpec("paid", ("paye", "payé"), PaidArgs, frozenset({OPPORTUNITY, REVIEW}), payments.paid, payments.may_pay),
-    CommandSpec("terminate", ("resilier", "résilier"), ReasonArgs, frozenset({OPPORTUNITY}), payments.terminate, payments.may_terminate),
+    CommandSpec("paid", ("paye", "payé"), PaidArgs, frozenset({OPPORTUNITY, REVIEW}), contract.paid, contract.may_pay),
+    CommandSpec("accept", ("accepter",), ReasonArgs, frozenset({PULL_REQUEST}), acceptance.accept, acceptance.may_accept),
+    CommandSpec("terminate", ("resilier", "résilier"), ReasonArgs, frozenset({OPPORTUNITY}), contract.terminate, contract.may_terminate),
 )
 
 BY_NAME: Mapping[str, CommandSpec] = {spec.name: spec for spec in TABLE}

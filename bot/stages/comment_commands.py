@@ -15,8 +15,9 @@ from bot.procurement.config import ConfigError
 from bot.pipeline.context import Context
 from bot.messages import render
 from bot.stages.effects import audit, load_config
-from bot.stages.command_table import BY_NAME, EVALUATION, OPPORTUNITY, REVIEW, parse_commands
+from bot.stages.command_table import BY_NAME, EVALUATION, OPPORTUNITY, PULL_REQUEST, REVIEW, parse_commands
 from bot.stages.outcomes import Outcome, refuse, refused
+from bot.stages import sealed
 from bot.stages.people import people_of
 from bot.stages.target import Target
 from storage import procurement as store
@@ -35,11 +36,24 @@ def find_target(ctx: Context, number: int) -> Optional[tuple[str, object, object
     opportunity = store.opportunity_by_evaluation_issue(ctx.session, ctx.repository, number)
     if opportunity is not None:
         return "evaluation", store.opportunity(ctx.session, opportunity.id, lock=True), None
+    # A pull request tied to an opportunity (where `/accept` is taken).
+    link = store.pull_request_link(ctx.session, ctx.repository, number)
+    if link is not None and link.opportunity_id is not None and (ctx.payload.get("issue") or {}).get("pull_request"):
+        return PULL_REQUEST, store.opportunity(ctx.session, link.opportunity_id, lock=True), None
     return None
 
 
+EVALUATED_ELSEWHERE = ("score", "award")
+
+
+def evaluated_elsewhere(opportunity) -> bool:
+    """The evaluation issue is in another repository than the opportunity (`review_repository`)."""
+    review = opportunity.review_repository or opportunity.repository
+    return review.lower() != opportunity.repository.lower()
+
+
 def wrong_place(cmd: Command, kind: str) -> Outcome:
-    where = [k for k in (OPPORTUNITY, EVALUATION, REVIEW) if k in BY_NAME[cmd.name].issues]
+    where = [k for k in (OPPORTUNITY, EVALUATION, REVIEW, PULL_REQUEST) if k in BY_NAME[cmd.name].issues]
     return refuse(cmd, "wrong_issue", here=kind, where=where)
 
 
@@ -48,6 +62,11 @@ def carry_out(ctx: Context, target: Target, cmd: Command, comment: dict, author:
     spec = BY_NAME[cmd.name]
     if target.kind not in spec.issues:
         return wrong_place(cmd, target.kind)
+    if target.kind == OPPORTUNITY and cmd.name in EVALUATED_ELSEWHERE and evaluated_elsewhere(target.opportunity):
+        # Scores and notes stay where the department put them: not repeated here.
+        outcome = refuse(cmd, "evaluate_elsewhere", repository=target.opportunity.review_repository, url=target.opportunity.evaluation_issue_url)
+        outcome.echo = False
+        return outcome
     refusal = spec.may(ctx, target, author, True)
     if refusal is None:
         return spec.action(ctx, target, cmd, comment)
@@ -61,7 +80,10 @@ def comment_created(ctx: Context) -> None:
     comment = ctx.payload.get("comment") or {}
     issue = ctx.payload.get("issue") or {}
     commands = parse_commands(comment.get("body"))
-    if not commands or not isinstance(issue.get("number"), int):
+    if not isinstance(issue.get("number"), int):
+        return
+    if not commands:
+        sealed.near_miss(ctx, issue, comment)
         return
     found = find_target(ctx, issue["number"])
     if found is None:
@@ -82,9 +104,11 @@ def comment_created(ctx: Context) -> None:
             audit(ctx, opportunity, "command_refused", url=comment.get("html_url"), who=author, command=cmd.name, reason=outcome.code)
         outcomes.append(outcome)
     sealed_bid = kind == "opportunity" and opportunity.bidding == "sealed" and any(c.name == "bid" for c in commands)
-    if sealed_bid and comment.get("id"):
-        # The proposal is recorded (or refused); it must not stay readable on the issue.
-        ctx.write(gw.delete_comment(ctx.installation_id, ctx.repository, comment["id"]))
-    ctx.write(gw.comment(ctx.installation_id, ctx.repository, issue["number"], render("reply", author=author, outcomes=outcomes, removed=sealed_bid)))
+    misplaced = any(o.code == "evaluate_elsewhere" for o in outcomes)
+    if (sealed_bid or misplaced) and comment.get("id"):
+        # The proposal is recorded (or refused), or a score was written where it is
+        # public: it must not stay readable on the issue.
+        ctx.write(gw.delete_sealed_bid(ctx.installation_id, ctx.repository, comment["id"]))
+    ctx.write(gw.comment(ctx.installation_id, ctx.repository, issue["number"], render("reply", author=author, outcomes=outcomes, removed=sealed_bid, misplaced=misplaced)))
     for write in target.after_reply:
         ctx.write(write)  # e.g. closing the review issue once the decision is told there

@@ -140,6 +140,7 @@ def score(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     return done(
         cmd,
         "scored",
+        where=target.kind,  # on the opportunity the reply repeats no score
         bidder=proposal.bidder,
         score=cmd.args.score,
         previous=before.score if before else None,
@@ -167,7 +168,9 @@ def award(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     mine = next(s for s in rows if s.proposal.id == proposal.id)
     reason = cmd.args.reason.strip()
     if top is not None and top.proposal.id != proposal.id and not reason:
-        return refuse(cmd, "award_reason_required", user=proposal.bidder, rank=mine.rank, average=mine.average, highest=top.bidder, highest_average=top.average)
+        return refuse(
+            cmd, "award_reason_required", where=target.kind, user=proposal.bidder, rank=mine.rank, average=mine.average, highest=top.bidder, highest_average=top.average
+        )
     conflict = target.people.conflict(proposal.bidder, opportunity.author)
     if conflict.conflicted:
         return refuse(cmd, "contractor_conflicted", user=proposal.bidder, reasons=list(conflict.reasons))
@@ -204,7 +207,7 @@ def award(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     set_state(ctx, opportunity, State.REVIEW, who=login, award_id=row.id)
     award_review.request(ctx, opportunity, row)
     refresh_summary(ctx, opportunity)
-    return done(cmd, "award_recommended", contractor=row.contractor, amount=row.amount, highest=row.highest_ranked, reason=row.reason)
+    return done(cmd, "award_recommended", where=target.kind, contractor=row.contractor, amount=row.amount, highest=row.highest_ranked, reason=row.reason)
 
 
 # ---------------------------------------------------------------- /approve and /reject
@@ -213,10 +216,16 @@ def award(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
 def approve(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     opportunity, award_row = target.opportunity, target.award
     login = comment["user"]["login"]
-    if login.lower() == award_row.recommended_by.lower():
+    justification = cmd.args.justification if cmd.args is not None else ""
+    self_approved = login.lower() == award_row.recommended_by.lower()
+    if self_approved:
         others = [o for o in target.people.contract_officers_besides(login) if not _bidder(ctx, opportunity, o)]
         if others:
             return refuse(cmd, "own_recommendation", others=len(others))
+        if not justification:
+            # Separation of duties made visible: no other officer exists, so the one who
+            # recommended says why they approve it themself, on the record.
+            return refuse(cmd, "justification_required")
     conflict = target.people.conflict(award_row.contractor, opportunity.author)
     if conflict.conflicted:
         return refuse(cmd, "contractor_conflicted", user=award_row.contractor, reasons=list(conflict.reasons))
@@ -224,7 +233,6 @@ def approve(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     refusal = _proposal_refusal(cmd, proposal, award_row.contractor)
     if refusal is not None:
         return refusal
-    justification = cmd.args.justification
     # Counted again now: another award to the contractor may have been approved since /award.
     splitting = finance.splitting(ctx, opportunity, award_row.contractor, award_row.amount, target.config)
     refusal = finance.splitting_refusal(cmd, splitting, justification)
@@ -234,7 +242,7 @@ def approve(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     award_row.status = "approved"
     award_row.decided_by = login
     award_row.decided_at = ctx.now
-    award_row.decision_reason = justification or None
+    award_row.decision_reason = justification[:1000] or None
     store.save(ctx.session, award_row)
     opportunity.contractor = award_row.contractor
     opportunity.contract_value = award_row.amount
@@ -253,6 +261,7 @@ def approve(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
         contractor=award_row.contractor,
         amount=award_row.amount,
         recommended_by=award_row.recommended_by,
+        self_approved=self_approved,
         justification=justification or None,
         splitting=splitting,
     )
@@ -261,14 +270,18 @@ def approve(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     close_evaluation_issue(ctx, opportunity, "approved")
     target.after_reply.extend(award_review.closing(opportunity.installation_id, award_row, "approved"))
     refresh_summary(ctx, opportunity)
-    return done(cmd, "approved", contractor=award_row.contractor, amount=award_row.amount, justification=justification or None)
+    return done(cmd, "approved", contractor=award_row.contractor, amount=award_row.amount, self_approved=self_approved, justification=justification or None)
 
 
 def _announce(ctx: Context, opportunity: Opportunity, award_row: Award, milestones) -> None:
-    """One announcement: the winner, the amount, the milestones; each other bidder's own rank and score."""
+    """One announcement: the winner, the amount, the milestones; the other bidders are
+    told the decision is made and that their own rank, score and notes are on their desk
+    (no comment on the opportunity carries another bidder's amount, score or rank)."""
     rows = [s for s in standings(ctx.session, opportunity.id) if s.live]
     others = [s for s in rows if s.bidder.lower() != award_row.contractor.lower()]
-    chunks = [others[i : i + MENTIONS_PER_COMMENT] for i in range(0, len(others), MENTIONS_PER_COMMENT)] or [[]]
+    # The announcement itself mentions the contractor, the approver and the recommender.
+    first = MENTIONS_PER_COMMENT - 3
+    chunks = [others[:first]] + [others[i : i + MENTIONS_PER_COMMENT] for i in range(first, len(others), MENTIONS_PER_COMMENT)]
     post(
         ctx,
         opportunity,

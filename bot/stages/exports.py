@@ -17,6 +17,7 @@ from sqlmodel import Session
 from bot.stages.disclosure import COLUMNS as DISCLOSURE_COLUMNS
 from bot.stages.disclosure import disclosure
 from storage import finance as finance_store
+from storage import acceptance as acceptances
 from storage import procurement as store
 
 
@@ -60,6 +61,9 @@ def awards(session: Session) -> list[dict]:
             "justification": a.decision_reason if a.status == "approved" else None,
             # The total of the awards to this contractor by this organization that /approve flagged.
             "splitting_total": (approvals.get(a.id, {}).get("splitting") or {}).get("total"),
+            # Separation of duties: approved by the one who recommended it, and why.
+            "self_approved": a.status == "approved" and bool(a.decided_by) and a.decided_by.lower() == a.recommended_by.lower(),
+            "approval_justification": a.decision_reason if a.status == "approved" else None,
         }
         for a, o in store.all_awards(session)
     ]
@@ -93,8 +97,11 @@ def payments(session: Session, now: datetime | None = None) -> list[dict]:
     commitments = finance_store.commitments(session)
     certifications = finance_store.certifications(session)
     rows = []
-    for payment, opportunity, milestone in store.all_payments(session):
+    listed = store.all_payments(session)
+    accepted = acceptances.accepted_for_payments(session, [payment.id for payment, _, _ in listed])
+    for payment, opportunity, milestone in listed:
         certified = certifications.get(payment.id)
+        by_officer = accepted.get(payment.id)
         status = "overdue" if payment.status == "payable" and payment.due_at < now else payment.status
         rows.append(
             {
@@ -116,6 +123,9 @@ def payments(session: Session, now: datetime | None = None) -> list[dict]:
                 "paid_by": payment.paid_by,
                 "reference": payment.reference,
                 "commitment_reference": _reference(commitments, opportunity.id),
+                # A merge that did not pass acceptance, accepted by a contract officer's `/accept REASON`.
+                "accepted_by": by_officer.accepted_by if by_officer else None,
+                "acceptance_reason": by_officer.reason if by_officer else None,
             }
         )
     return rows
@@ -140,7 +150,7 @@ COLUMNS: dict[str, list[str]] = {
     "awards": [
         "award_id", "opportunity_url", "title", "value", "tax_basis", "contractor", "amount", "status",
         "recommended_by", "recommended_at", "reason", "approved_by", "approved_at", "review_issue_url",
-        "commitment_reference", "justification", "splitting_total",
+        "commitment_reference", "justification", "splitting_total", "self_approved", "approval_justification",
     ],
     "proposals": [
         "opportunity_url", "title", "bidder", "version", "status", "amount", "tax_basis", "submitted_at", "receipt", "sha256",
@@ -149,7 +159,7 @@ COLUMNS: dict[str, list[str]] = {
     "payments": [
         "payment_id", "opportunity_url", "contractor", "milestone", "amount", "tax_basis", "pull_request_url",
         "merged_at", "merged_by", "due", "status", "paid_at", "reference",
-        "certified_by", "certified_at", "paid_by", "commitment_reference",
+        "certified_by", "certified_at", "paid_by", "commitment_reference", "accepted_by", "acceptance_reason",
     ],
     "disclosure": DISCLOSURE_COLUMNS,
 }

@@ -14,7 +14,7 @@ from bot.messages import render
 from bot.pipeline.context import Context
 from bot.procurement.config import ConfigError, RepoConfig
 from bot.procurement.form import OpportunityForm, parse_opportunity_form
-from bot.procurement.lifecycle import BEFORE_AWARD, VALIDATED, State, can_edit_terms, opens_to
+from bot.procurement.lifecycle import VALIDATED, State, can_edit_terms, opens_to
 from bot.stages import evaluation, finance
 from bot.stages.effects import (
     actor,
@@ -30,6 +30,7 @@ from bot.stages.effects import (
     review_repository_private,
     set_state,
 )
+from bot.stages.mentions import post_to_many
 from bot.stages.people import people_of
 from storage import procurement as store
 from storage.tables import Opportunity
@@ -84,7 +85,8 @@ def validate(ctx: Context, *, labelled: bool, quiet: bool = False) -> None:
     try:
         config = load_config(ctx)
     except ConfigError as error:
-        ctx.write(gw.comment(ctx.installation_id, ctx.repository, number, render("config_invalid", problems=error.problems, author=actor(ctx))))
+        if not quiet:  # an issue opened with the label: its `labeled` delivery tells it, once
+            ctx.write(gw.comment(ctx.installation_id, ctx.repository, number, render("config_invalid", problems=error.problems, author=actor(ctx))))
         audit(ctx, opportunity, "config_invalid", problems=error.problems)
         return
     if opportunity is None and not people_of(ctx, ctx.repository, config).is_issuer(actor(ctx)):
@@ -197,27 +199,5 @@ def cancel(ctx: Context, opportunity: Opportunity, reason: str, who: str) -> Non
     set_state(ctx, opportunity, State.CANCELLED, who=who, reason=reason)
     evaluation.withdraw_pending_award(ctx, opportunity, "cancelled")
     evaluation.close_evaluation_issue(ctx, opportunity)
-    post(ctx, opportunity, render("cancelled", reason=reason, who=who, bidders=bidders, opportunity=opportunity))
+    post_to_many(ctx, opportunity, "cancelled", bidders, reason=reason, who=who, opportunity=opportunity)
     refresh_summary(ctx, opportunity)
-
-
-def label_removed(ctx: Context) -> None:
-    issue = issue_of(ctx)
-    opportunity = store.opportunity_by_issue(ctx.session, ctx.repository, issue.get("number", -1), lock=True)
-    if opportunity is None or State(opportunity.state) not in BEFORE_AWARD:
-        return
-    config = config_or_none(ctx)
-    label = ((ctx.payload.get("label") or {}).get("name") or "").lower()
-    if config is None or label != config.label.lower():
-        return
-    cancel(ctx, opportunity, "", actor(ctx))
-
-
-def issue_closed(ctx: Context) -> None:
-    issue = issue_of(ctx)
-    opportunity = store.opportunity_by_issue(ctx.session, ctx.repository, issue.get("number", -1), lock=True)
-    if opportunity is None or State(opportunity.state) not in BEFORE_AWARD:
-        return
-    cancel(ctx, opportunity, "", actor(ctx))
-
-

@@ -16,65 +16,29 @@ is sent.
 from __future__ import annotations
 
 import json
-
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional
 
 from sqlmodel import Session
 
-from bot.github.timestamps import parse_timestamp
 from bot.github.requests import FollowUp, Prepared, Rendered
 from bot.procurement.config import ConfigError, RepoConfig
 from bot.pipeline.context import Context
 from bot.messages import login as mention
 from bot.messages import render
 from bot.stages import finance
+from bot.stages import acceptance_gates as gates
 from bot.stages.effects import audit, load_config, post, refresh_summary, set_state
-from bot.stages.outcomes import Outcome, Refusal, done, refuse
 from bot.procurement import pull_requests as rules
-from bot.procurement.lifecycle import BEFORE_AWARD, State
-from bot.stages.target import Target
+from bot.procurement.lifecycle import State
+from bot.stages.pull_request_facts import PullRequest, pull_request_of
 from storage import payments as ledger
 from storage import procurement as store
 from storage.tables import GitHubWrite, Opportunity, Payment, PullRequestLink
 
 REFERENCE_LIMIT = 200
 TEAM_NAME = re.compile(r"[^A-Za-z0-9._/-]")
-
-
-@dataclass(frozen=True)
-class PullRequest:
-    """What the bot reads of a pull request event."""
-
-    repository: str  # the base repository (a fork's pull request lives there too)
-    number: int
-    title: str
-    body: str
-    author: str
-    html_url: str
-    merged: bool
-    merged_at: Optional[datetime]
-    merged_by: Optional[str]
-
-
-def pull_request_of(ctx: Context) -> Optional[PullRequest]:
-    pr = ctx.payload.get("pull_request") or {}
-    number = pr.get("number")
-    if not isinstance(number, int) or not ctx.repository:
-        return None
-    return PullRequest(
-        repository=ctx.repository,
-        number=number,
-        title=pr.get("title") or "",
-        body=pr.get("body") or "",
-        author=(pr.get("user") or {}).get("login", ""),
-        html_url=pr.get("html_url") or "",
-        merged=bool(pr.get("merged")),
-        merged_at=parse_timestamp(pr.get("merged_at")),
-        merged_by=(pr.get("merged_by") or {}).get("login") or ctx.sender.get("login"),
-    )
 
 
 # ---------------------------------------------------------------- reading the contract
@@ -127,9 +91,10 @@ def _officers(config: Optional[RepoConfig]) -> list[str]:
 
 
 def _say(ctx: Context, pr: PullRequest, link: PullRequestLink, **values) -> None:
-    for key, default in (("milestones", []), ("payment", None), ("completed", False), ("terms_days", None), ("config_invalid", False)):
+    defaults = (("milestones", []), ("payment", None), ("completed", False), ("terms_days", None), ("config_invalid", False), ("failures", None), ("accepted", None))
+    for key, default in defaults:
         values.setdefault(key, default)
-    text = render("pull_request", mark=f"pull-request:{pr.repository}#{pr.number}", author=pr.author, **values)
+    text = render("pull_request", mark=f"pull-request:{pr.repository}#{pr.number}", author=pr.author, repository=pr.repository, **values)
     ctx.write(prepare_pull_request_comment.write(ctx.installation_id, f"{link.id}:{ctx.delivery_id}", link_id=link.id, text=text))
 
 
@@ -171,8 +136,9 @@ def pull_request_changed(ctx: Context) -> None:
         return
     opportunity = named[0]
     facts = contract_facts(ctx.session, opportunity)
-    decision = rules.decide(pr.author, facts, rules.named_milestone(pr.body))
+    decision = _decide(pr, opportunity, facts)
     config = _config(ctx, opportunity)
+    failures = gates.failures(ctx, pr, opportunity.contractor, config) if decision.pays else None
     _say(
         ctx,
         pr,
@@ -184,7 +150,14 @@ def pull_request_changed(ctx: Context) -> None:
         decision=decision,
         milestones=facts.milestones,
         terms_days=(config or RepoConfig()).payment_terms_days,
+        failures=failures,
     )
+
+
+def _decide(pr: PullRequest, opportunity: Opportunity, facts: rules.ContractFacts) -> rules.PayDecision:
+    """What merging pays; work merged in another repository than the opportunity's pays nothing."""
+    same = pr.repository.lower() == opportunity.repository.lower()
+    return rules.decide(pr.author, facts, rules.named_milestone(pr.body), same_repository=same)
 
 
 def _tie(ctx: Context, pr: PullRequest):
@@ -222,7 +195,7 @@ def pull_request_closed(ctx: Context) -> None:
     link, named = tied
     decision = None
     if len(named) == 1:
-        decision = rules.decide(pr.author, contract_facts(ctx.session, named[0]), rules.named_milestone(pr.body))
+        decision = _decide(pr, named[0], contract_facts(ctx.session, named[0]))
     _say(ctx, pr, link, phase="closed", o=named[0], others=named if len(named) > 1 else [], reason=None, decision=decision)
 
 
@@ -240,13 +213,23 @@ def merged(ctx: Context, pr: PullRequest) -> None:
         ctx.log.info("merge of %s#%d already paid: delivered again, nothing to do", pr.repository, pr.number)
         return
     facts = contract_facts(ctx.session, opportunity)
-    decision = rules.decide(pr.author, facts, rules.named_milestone(pr.body))
+    decision = _decide(pr, opportunity, facts)
     if not decision.pays:
         audit(ctx, opportunity, "merge_pays_nothing", url=pr.html_url, who=pr.merged_by, author=pr.author, reason=decision.reason)
         _say(ctx, pr, link, phase="merged", o=opportunity, others=[], reason=decision.reason, decision=decision, milestones=facts.milestones)
         return
-
     config = _config(ctx, opportunity)
+    failures = gates.failures(ctx, pr, opportunity.contractor, config)
+    if failures:
+        gates.refuse_merge(ctx, pr, opportunity, decision, failures)
+        _say(ctx, pr, link, phase="unaccepted", o=opportunity, others=[], reason=None, decision=decision, failures=failures)
+        return
+    pay(ctx, pr, link, opportunity, facts, decision, config)
+
+
+def pay(ctx: Context, pr: PullRequest, link: PullRequestLink, opportunity: Opportunity, facts, decision, config, accepted=None) -> Payment:
+    """Accepts the milestone and records its payment; `accepted`: the `/accept`
+    (who, reason) of a merge that did not pass acceptance."""
     terms_days = (config or RepoConfig()).payment_terms_days
     merged_at = pr.merged_at or ctx.received_at
     milestone = next(m for m in store.milestones(ctx.session, opportunity.id) if m.position == decision.milestone.position)
@@ -272,13 +255,14 @@ def merged(ctx: Context, pr: PullRequest) -> None:
         opportunity,
         "payment_recorded",
         url=pr.html_url,
-        who=pr.merged_by,
+        who=accepted.accepted_by if accepted is not None else pr.merged_by,
         payment_id=payment.id,
         milestone=milestone.position,
         amount=str(payment.amount),
         due=payment.due_at.isoformat(),
         terms_days=terms_days,
         config_invalid=config is None,
+        **({"accepted_by": accepted.accepted_by, "acceptance_reason": accepted.reason} if accepted is not None else {}),
     )
     completed = rules.completes_contract(facts.milestones, milestone.position)
     if completed:
@@ -297,7 +281,9 @@ def merged(ctx: Context, pr: PullRequest) -> None:
         completed=completed,
         terms_days=terms_days,
         config_invalid=config is None,
+        accepted=accepted,
     )
+    return payment
 
 
 def flag_revert(ctx: Context, pr: PullRequest, reverted: rules.IssueReference) -> None:
@@ -325,94 +311,3 @@ def flag_revert(ctx: Context, pr: PullRequest, reverted: rules.IssueReference) -
         ),
     )
     audit(ctx, opportunity, "payment_revert_flagged", url=pr.html_url, who=pr.merged_by, payment_id=payment.id, reverted=payment.pull_request_url)
-
-
-# ---------------------------------------------------------------- the scheduler
-
-
-def notify_overdue(ctx: Context, payment_id: int) -> None:
-    """Once per payment: it is payable and past due."""
-    payment = store.payment(ctx.session, payment_id, lock=True)
-    if payment is None or payment.status != "payable" or payment.overdue_notified_at is not None or payment.due_at >= ctx.now:
-        return
-    opportunity = store.opportunity(ctx.session, payment.opportunity_id)
-    payment.overdue_notified_at = ctx.now
-    store.save(ctx.session, payment)
-    officers = _officers(_config(ctx, opportunity))
-    late = rules.days_late(payment.due_at, ctx.now)
-    post(
-        ctx,
-        opportunity,
-        render(
-            "payment_overdue",
-            officers=officers,
-            payment=payment,
-            milestone=ledger.milestone(ctx.session, payment.milestone_id),
-            days=late,
-            tz=opportunity.timezone,
-        ),
-    )
-    audit(ctx, opportunity, "payment_overdue", who="devex-bot", payment_id=payment.id, days_late=late, amount=str(payment.amount))
-    refresh_summary(ctx, opportunity)
-
-
-# ---------------------------------------------------------------- commands
-
-
-def may_terminate(ctx: Context, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
-    """/terminate: the contract officers'."""
-    return None if target.people.is_contract_officer(login, fresh) else Refusal("terminate_not_officer", "officers_only")
-
-
-def may_pay(ctx: Context, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
-    """/paid: a contract officer or a finance officer (bot.stages.finance)."""
-    return finance.may_pay(ctx, target, login, fresh)
-
-
-def paid(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
-    """`/paid PAYMENT_ID REFERENCE`: finance paid it."""
-    login = comment["user"]["login"]
-    if cmd.error:
-        return refuse(cmd, "pay_usage")
-    opportunity = target.opportunity
-    payment = store.payment(ctx.session, cmd.args.payment_id, lock=True)
-    if payment is None or payment.opportunity_id != opportunity.id:
-        ids = [p.id for p in store.payments(ctx.session, opportunity.id)]
-        return refuse(cmd, "pay_no_such_payment", payment_id=cmd.args.payment_id, ids=ids)
-    if payment.status == "paid":
-        return refuse(cmd, "pay_already_paid", payment_id=payment.id, paid_at=payment.paid_at, reference=payment.reference)
-    if payment.status != "payable":
-        return finance.paid_refusal(cmd, payment) or refuse(cmd, "pay_void", payment_id=payment.id)
-    reference = " ".join(cmd.args.reference.split())[:REFERENCE_LIMIT]
-    payment.status = "paid"
-    payment.paid_at = ctx.now
-    payment.paid_by = login
-    payment.reference = reference
-    store.save(ctx.session, payment)
-    milestone = ledger.milestone(ctx.session, payment.milestone_id)
-    audit(ctx, opportunity, "payment_paid", url=comment.get("html_url"), who=login, payment_id=payment.id, amount=str(payment.amount), reference=reference)
-    refresh_summary(ctx, opportunity)
-    return done(cmd, "payment_paid", payment=payment, milestone=milestone)
-
-
-def terminate(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
-    """`/terminate REASON`: the contract ends; milestones not yet accepted are void."""
-    login = comment["user"]["login"]
-    if cmd.error:
-        return refuse(cmd, "reason_required")
-    opportunity = target.opportunity
-    state = State(opportunity.state)
-    if state != State.AWARDED:
-        return refuse(cmd, "terminate_not_awarded", state=state.value, before_award=state in BEFORE_AWARD)
-    reason = cmd.args.reason
-    voided = ledger.void_open_milestones(ctx.session, opportunity.id)
-    owed = [p for p in store.payments(ctx.session, opportunity.id) if p.status in ("payable", finance.AWAITING_CERTIFICATION)]
-    set_state(ctx, opportunity, State.TERMINATED, who=login, reason=reason, voided=[m.position for m in voided])
-    post(
-        ctx,
-        opportunity,
-        render("contract_terminated", who=login, contractor=opportunity.contractor, reason=reason, voided=voided, owed=owed),
-    )
-    refresh_summary(ctx, opportunity)
-    return done(cmd, "contract_terminated", voided=len(voided), owed=len(owed))
-

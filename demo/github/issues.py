@@ -84,6 +84,29 @@ class Issues:
             raise HTTPError(422, "Validation Failed", [{"resource": "Issue", "code": "invalid", "field": "state"}])
         return Reply(200, self._issue_json(full, issue, context.api))
 
+    def _list_issue_events(self, context: Context, owner: str, repo: str, number: str) -> Reply:
+        full = self._repo_for(context, owner, repo)
+        issue = self._issue_or_404(full, number)
+        try:
+            per_page = max(1, min(100, int(context.query.get("per_page", 30))))
+            page = max(1, int(context.query.get("page", 1)))
+        except ValueError as exc:
+            raise HTTPError(422, "Validation Failed") from exc
+        events = issue.get("events", [])[(page - 1) * per_page : page * per_page]
+        return Reply(200, [
+            {
+                "id": e["id"],
+                "node_id": node_id("ClosedEvent" if e["event"] == "closed" else "ReopenedEvent", e["id"]),
+                "url": f"{context.api}/repos/{full}/issues/events/{e['id']}",
+                "actor": self._user_json(e["actor"], context.api),
+                "event": e["event"],
+                "commit_id": e["commit_id"],
+                "commit_url": f"{context.api}/repos/{full}/commits/{e['commit_id']}" if e["commit_id"] else None,
+                "created_at": e["created_at"],
+            }
+            for e in events
+        ])
+
     def _add_assignees(self, context: Context, owner: str, repo: str, number: str) -> Reply:
         full = self._repo_for(context, owner, repo)
         issue = self._issue_or_404(full, number)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Iterable
 
-from demo.github.rest import iso_time
+from demo.github.rest import BOT_LOGIN, iso_time
 
 
 class People:
@@ -74,6 +74,46 @@ class People:
             self._set_state(issue, "closed", login, state_reason)
             return self._human("issues", "closed", repo, login, issue=issue)
 
+    def close_by_pull_request(self, repo: str, number: int, pull_number: int) -> tuple[str, dict]:
+        """GitHub closes issue `number` because merged pull request `pull_number` names it with a
+        closing keyword: the close is the merger's, with the merge commit's id; returns issues.closed."""
+        with self.lock:
+            pull = self._pull(repo, pull_number)["pull_request"]
+            issue = self._issue(repo, number)
+            merger = pull["merged_by"] or pull.get("user") or BOT_LOGIN
+            self._set_state(issue, "closed", merger, "completed", commit_id=pull["merge_commit_sha"] or secrets.token_hex(20))
+            return self._human("issues", "closed", repo, merger, issue=issue)
+
+    def human_delete_issue(self, repo: str, number: int, login: str) -> tuple[str, dict]:
+        """`login` (an admin) deletes the issue: it is gone (GitHub answers 410 Gone); returns issues.deleted."""
+        with self.lock:
+            issue = self._issue(repo, number)
+            delivery = self._human("issues", "deleted", repo, login, issue=issue)
+            issue["deleted"] = True
+            return delivery
+
+    def human_transfer_issue(self, repo: str, number: int, new_repo: str, login: str) -> list[tuple[str, dict]]:
+        """`login` transfers the issue to `new_repo` (its comments and labels go with it); returns
+        issues.transferred (to the old repository's installation) and issues.opened with
+        `changes.old_issue` (to the new one's), as GitHub sends them."""
+        with self.lock:
+            issue = self._issue(repo, number)
+            moved = self._create_issue(new_repo, issue["title"], issue["body"], issue["user"])
+            for name in issue["labels"]:
+                self._attach_label(new_repo, moved, name, login)
+            for comment_id in issue["comment_ids"]:
+                self.comments[comment_id].update(repo=new_repo, issue_number=moved["number"])
+            moved["comment_ids"] = list(issue["comment_ids"])
+            issue["comment_ids"] = []
+            issue["deleted"] = True  # the old address answers 404 (GitHub redirects browsers only)
+            old = self._delivery("issues", "transferred", repo, login, self.api_url, self._installation_of(repo), issue=issue,
+                                 extra={"changes": {"new_issue": self._issue_json(new_repo, moved, self.api_url), "new_repository": self._repo_json(new_repo, self.api_url)}})
+            new = self._delivery("issues", "opened", new_repo, login, self.api_url, self._installation_of(new_repo), issue=moved,
+                                 extra={"changes": {"old_issue": self._issue_json(repo, issue, self.api_url), "old_repository": self._repo_json(repo, self.api_url)}})
+            deliveries = [("issues", old), ("issues", new)]
+            self.human_events.extend(deliveries)
+            return deliveries
+
     def human_reopen_issue(self, repo: str, number: int, login: str) -> tuple[str, dict]:
         """`login` reopens the issue; returns issues.reopened (pull_request.reopened on a pull request)."""
         with self.lock:
@@ -100,10 +140,11 @@ class People:
         login: str,
         head_repo: str | None = None,
         head_ref: str | None = None,
+        base_ref: str | None = None,
     ) -> tuple[str, dict]:
         """`login` opens a pull request; returns pull_request.opened."""
         with self.lock:
-            issue = self.open_pull_request(repo, title, body, login, head_repo, head_ref)
+            issue = self.open_pull_request(repo, title, body, login, head_repo, head_ref, base_ref)
             return self._human("pull_request", "opened", repo, login, issue=issue)
 
     def human_merge_pull_request(self, repo: str, number: int, merged_by: str) -> tuple[str, dict]:

@@ -158,6 +158,7 @@ class Routes:
             ("GET", issue, "token", self._get_issue),
             ("PATCH", issue, "token", self._patch_issue),
             ("GET", issue + r"/comments", "token", self._list_comments),
+            ("GET", issue + r"/events", "token", self._list_issue_events),
             ("POST", issue + r"/comments", "token", self._post_comment),
             ("GET", repo + r"/issues/comments/(?P<comment_id>\d+)", "token", self._get_comment),
             ("PATCH", repo + r"/issues/comments/(?P<comment_id>\d+)", "token", self._patch_comment),
@@ -167,6 +168,9 @@ class Routes:
             ("PUT", issue + r"/labels", "token", self._set_labels),
             ("DELETE", issue + r"/labels", "token", self._clear_labels),
             ("DELETE", issue + r"/labels/(?P<name>.+)", "token", self._remove_label),
+            ("GET", repo + r"/pulls/(?P<number>\d+)/reviews", "token", self._list_reviews),
+            ("GET", repo + r"/commits/(?P<sha>[^/]+)/check-runs", "token", self._list_check_runs),
+            ("GET", repo + r"/commits/(?P<sha>[^/]+)/status", "token", self._combined_status),
             ("POST", issue + r"/assignees", "token", self._add_assignees),
             ("DELETE", issue + r"/assignees", "token", self._remove_assignees),
         ]

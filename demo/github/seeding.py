@@ -110,8 +110,10 @@ class Seeding:
         user: str,
         head_repo: str | None = None,
         head_ref: str | None = None,
+        base_ref: str | None = None,
     ) -> dict:
-        """Opens a pull request (an issue with `pull_request` set) as `user`, without a webhook."""
+        """Opens a pull request (an issue with `pull_request` set) as `user`, without a webhook;
+        into `base_ref` (default: the repository's default branch)."""
         with self.lock:
             issue = self._create_issue(repo, title, body, user)
             head_repo = head_repo or repo
@@ -122,7 +124,7 @@ class Seeding:
                 "head_repo": head_repo,
                 "head_ref": head_ref or f"{user}-patch-{issue['number']}",
                 "head_sha": secrets.token_hex(20),
-                "base_ref": self.repositories[repo]["default_branch"],
+                "base_ref": base_ref or self.repositories[repo]["default_branch"],
                 "base_sha": secrets.token_hex(20),
                 "merged": False,
                 "merged_at": None,

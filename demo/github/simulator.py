@@ -40,13 +40,14 @@ from demo.github.labels import Labels
 from demo.github.people import People
 from demo.github.repositories import Repositories
 from demo.github.rest import BOT_LOGIN, RecordedRequest
+from demo.github.reviews import Reviews
 from demo.github.routes import Routes
 from demo.github.seeding import Seeding
 from demo.github.state import State
 from demo.github.webhooks import Webhooks, default_payloads_dir
 
 
-class SimulatedGitHub(Seeding, Faults, Inspection, People, Routes, Auth, Repositories, Issues, Comments, Labels, Webhooks, State):
+class SimulatedGitHub(Seeding, Faults, Inspection, People, Routes, Auth, Repositories, Issues, Comments, Labels, Reviews, Webhooks, State):
     """GitHub's state and REST API, in memory. Every public method is thread-safe.
 
     Each base class is one concern, in its own module of `demo.github`; this
@@ -82,6 +83,9 @@ class SimulatedGitHub(Seeding, Faults, Inspection, People, Routes, Auth, Reposit
         self.comments: dict[int, dict] = {}
         self.deleted_comments: dict[int, dict] = {}
         self.labels: dict[str, dict[str, dict]] = {}
+        self.reviews: dict[tuple[str, int], list[dict]] = {}
+        self.check_runs: dict[tuple[str, str], list[dict]] = {}
+        self.statuses: dict[tuple[str, str], list[dict]] = {}
         self.requests: list[RecordedRequest] = []
         self.events: list[tuple[str, dict]] = []
         self.human_events: list[tuple[str, dict]] = []
@@ -97,6 +101,10 @@ class SimulatedGitHub(Seeding, Faults, Inspection, People, Routes, Auth, Reposit
             "comment": 1_000_000,
             "label": 300_000,
             "pull": 400_000,
+            "review": 500_000,
+            "check": 600_000,
+            "status": 700_000,
+            "event": 800_000,
         }
         self._seq = 0
         self._add_user(BOT_LOGIN, "Bot")

@@ -51,6 +51,8 @@ class State:
         issue = self.issues.get(repo, {}).get(int(number))
         if issue is None:
             raise HTTPError(404, "Not Found")
+        if issue.get("deleted"):
+            raise HTTPError(410, "This issue was deleted")  # a transferred one: 301 to browsers, gone here
         return issue
 
     def _comment(self, comment_id: int) -> dict:
@@ -136,8 +138,13 @@ class State:
             issue["updated_at"] = iso_time(self.clock())
         return changes
 
-    def _set_state(self, issue: dict, state: str, actor: str, reason: str | None, kind: str | None = None) -> None:
+    def _set_state(self, issue: dict, state: str, actor: str, reason: str | None, kind: str | None = None, commit_id: str | None = None) -> None:
         now = iso_time(self.clock())
+        # The issue's events (GET .../issues/N/events): a close by a commit or a
+        # pull request's closing keyword carries that commit's id.
+        issue.setdefault("events", []).append(
+            {"id": self._new_id("event"), "event": "closed" if state == "closed" else "reopened", "actor": actor, "commit_id": commit_id, "created_at": now}
+        )
         issue["state"] = state
         issue["state_reason"] = reason
         issue["updated_at"] = now

@@ -63,7 +63,7 @@ class Webhooks:
         template = self._template(event, action)
         parts: dict[str, Any] = {"action": action}
         if issue is not None:
-            if event == "pull_request":
+            if event in ("pull_request", "pull_request_review"):
                 parts["number"] = issue["number"]
                 parts["pull_request"] = overlay(template.get("pull_request"), self._pull_json(repo, issue, api))
             else:
@@ -71,7 +71,7 @@ class Webhooks:
         if comment is not None:
             parts["comment"] = overlay(template.get("comment"), self._comment_json(comment, api))
         for key, value in (extra or {}).items():
-            parts[key] = overlay(template.get(key), value) if key in ("label", "assignee") else value
+            parts[key] = overlay(template.get(key), value) if key in ("label", "assignee", "review") else value
         parts["repository"] = overlay(template.get("repository"), self._repo_json(repo, api))
         owner = self.repositories[repo]["owner"]
         if self._user(owner)["type"] == "Organization":
