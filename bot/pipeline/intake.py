@@ -27,7 +27,7 @@ from bot.pipeline.webhooks import MAX_BODY, WebhookEndpoint, signature_ok  # noq
 from bot.pipeline.pacing import IntakeActivity
 from bot.pipeline.routing import Router
 from storage import inbox
-from storage.db import ping, try_again, urgent
+from storage.db import is_sqlite, ping, try_again, urgent
 from storage.inbox import NewDelivery
 from storage.tables import utcnow
 
@@ -35,6 +35,13 @@ log = logging.getLogger(__name__)
 
 BATCH = 200
 STORE_ATTEMPTS = 3
+# Batches being stored at once. SQLite has one writer: one batch at a time, the next
+# gathered meanwhile. PostgreSQL commits concurrent transactions side by side (and
+# flushes their commit records together), so a batch need not wait for the one
+# before it to be flushed: intake there was bound by one commit's wait at a time.
+# Deliveries stored at once in two batches are ones GitHub sent at once, whose
+# order is no more defined than that of two web processes storing them.
+POSTGRESQL_PARALLEL = 4
 
 
 def _database_unreachable(exc: BaseException) -> bool:
@@ -52,9 +59,10 @@ class IntakeWriter:
         self._queue: Optional[asyncio.Queue] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._task: Optional[asyncio.Task] = None
-        # One thread of its own: the hop to it costs less than anyio's pool, and the
-        # batches are stored one after another anyway (one writer).
-        self._thread: Optional[ThreadPoolExecutor] = None
+        # Threads of its own: the hop to them costs less than anyio's pool.
+        self._threads: Optional[ThreadPoolExecutor] = None
+        self.parallel = 1 if is_sqlite(engine) else POSTGRESQL_PARALLEL
+        self._in_flight: set = set()
 
     def _store_batch(self, deliveries: list[NewDelivery]) -> list[Union[bool, BaseException]]:
         """Each delivery's answer: stored (True), a duplicate (False), or why it could not be."""
@@ -104,27 +112,46 @@ class IntakeWriter:
         return await future
 
     async def _run(self, queue: asyncio.Queue) -> None:
+        slots = asyncio.Semaphore(self.parallel)
         while True:
-            batch = [await queue.get()]
+            # A slot first, then the batch: it takes in whatever arrived while every
+            # slot was busy (group commit).
+            await slots.acquire()
+            try:
+                batch = [await queue.get()]
+            except BaseException:
+                slots.release()
+                raise
             while len(batch) < BATCH and not queue.empty():
                 batch.append(queue.get_nowait())
+            if self.parallel == 1:
+                await self._store_and_answer(batch, slots)
+            else:
+                task = asyncio.get_running_loop().create_task(self._store_and_answer(batch, slots))
+                self._in_flight.add(task)  # held until done: the loop keeps only a weak reference
+                task.add_done_callback(self._in_flight.discard)
+
+    async def _store_and_answer(self, batch: list, slots: asyncio.Semaphore) -> None:
+        try:
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(self.parallel, thread_name_prefix="devex-intake")
             # A delivery id twice in one batch: the second is a duplicate.
-            if self._thread is None:
-                self._thread = ThreadPoolExecutor(1, thread_name_prefix="devex-intake")
             try:
-                results = await asyncio.get_running_loop().run_in_executor(self._thread, self._store_batch, [d for d, _ in batch])
+                results = await asyncio.get_running_loop().run_in_executor(self._threads, self._store_batch, [d for d, _ in batch])
             except Exception as exc:  # pragma: no cover - _store_batch answers for each
                 results = [exc] * len(batch)
-            failed = [r for r in results if isinstance(r, BaseException)]
-            if failed and len(failed) == len(batch):
-                log.error("could not store %d deliveries: %s", len(batch), type(failed[0]).__name__)
-            for (_, future), result in zip(batch, results):
-                if future.done():
-                    continue
-                if isinstance(result, BaseException):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
+        finally:
+            slots.release()
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed and len(failed) == len(batch):
+            log.error("could not store %d deliveries: %s", len(batch), type(failed[0]).__name__)
+        for (_, future), result in zip(batch, results):
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
 
 
 class IntakeApp(Starlette):
