@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Callable, Optional, Union
-
-from concurrent.futures import ThreadPoolExecutor
 
 import anyio
 from sqlalchemy.engine import Engine
@@ -23,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.pipeline.webhooks import MAX_BODY, WebhookEndpoint, signature_ok  # noqa: F401 (both part of intake's API)
+from bot.pipeline.webhooks import MAX_BODY, WebhookEndpoint, signature_ok  # noqa: F401 (MAX_BODY, signature_ok: part of intake's API)
 from bot.pipeline.pacing import IntakeActivity
 from bot.pipeline.routing import Router
 from storage import inbox
