@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench install browser screenshots clean
+.PHONY: demo test test-slow bench bench-probot install browser screenshots clean
 
 # The board's browser tests: Debian's Chromium and its driver, and axe-core from npm.
 AXE_VERSION := 4.14.1
@@ -38,8 +38,13 @@ screenshots: $(STAMP) browser
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow; status=$$?; [ $$status -eq 5 ] && echo "no slow tests" && exit 0; exit $$status
 
-bench: $(STAMP)
+bench: $(STAMP) bench-probot
 	$(BIN)/python -m bench
+
+# Probot for the comparison in the intake section; skipped (and said so) without npm.
+bench-probot:
+	@if command -v npm >/dev/null 2>&1; then cd bench/probot && npm install --no-audit --no-fund --silent; \
+	else echo "npm not found: the bench skips the Probot comparison"; fi
 
 clean:
 	rm -rf $(VENV) devex-demo.db* exports

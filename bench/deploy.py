@@ -221,7 +221,23 @@ class Deployment:
         for i in range(workers):
             self.workers.append(self.procs.start(f"{name}-worker-{i + 1}", [DEVEX_BOT, "worker"], _env(self.app_env(**tunables))))
         wait_http(f"http://{HOST}:{self.app_port}/healthz", self.app_proc)
+        self._profile(name, [self.app_proc] + self.workers)
         return self.app_port
+
+    def _profile(self, name: str, procs: list) -> None:
+        """With DEVEX_BENCH_PYSPY=FOLDER, py-spy samples each process until it exits
+        (collapsed stacks in FOLDER/NAME-PID.txt): for finding where the time goes,
+        not for figures (the sampling costs CPU)."""
+        import os
+
+        folder = os.environ.get("DEVEX_BENCH_PYSPY")
+        if not folder:
+            return
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for proc in procs:
+            out = Path(folder) / f"{name}-{proc.pid}.txt"
+            argv = [str(VENV_BIN / "py-spy"), "record", "--pid", str(proc.pid), "--format", "raw", "--rate", "200", "--nonblocking", "-o", str(out)]
+            self.procs.start(f"py-spy-{name}-{proc.pid}", argv, _env({}))
 
     def stop_app(self) -> None:
         for proc in self.workers:

@@ -9,7 +9,6 @@ process. Then, apart, the drain of the same writes with GitHub's real pacing.
 
 from __future__ import annotations
 
-import time
 from typing import Optional
 
 from bench.context import Run

@@ -1,16 +1,22 @@
 """Intake: signed `/bid` deliveries, 16 connections, acknowledged per second and time to the 2xx.
 
-The same load, in the same run, against the bare ceiling (`bench.bare`),
-`devex-bot serve` as the Procfile's web process runs it (the worker, sender
-and scheduler threads in the same process, handling the bids as they come
-in), `devex-bot serve --no-worker`, and `devex-bot serve` on PostgreSQL.
+The same load, in the same run, against the bare ceiling (`bench.bare`), a
+Probot app that acknowledges and stores nothing (`bench.probot`, where npm is
+available), `devex-bot serve` as the Procfile's web process runs it (the
+worker, sender and scheduler threads in the same process, handling the bids
+as they come in), the same with deliveries nobody handles (not stored),
+`devex-bot serve --no-worker`, and `devex-bot serve` on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import copy
+import json
+
 from bench.context import Run
-from bench.deploy import PYTHON, SECRET, _env, Database, Deployment, migrate, pg_available, pg_create, pg_drop, run_loadgen
-from bench.procs import HOST, cpu_seconds, free_port, peak_rss_mb, wait_http
+from bench.deploy import PYTHON, SECRET, _env, Database, Deployment, delivery, migrate, pg_available, pg_create, pg_drop, run_loadgen
+from bench.probot import start_probot
+from bench.procs import HOST, ROOT, cpu_seconds, free_port, peak_rss_mb, wait_http
 from bench.scenario import Procurement
 
 CONNECTIONS = 16
@@ -57,21 +63,58 @@ def _bids(deployment: Deployment) -> list[dict]:
     return procurement, procurement.bids(BODIES // 20)
 
 
-def _serve_row(run: Run, name: str, url: str, **options) -> dict:
+FIXTURES = ROOT / "tests" / "fixtures" / "github-payloads"
+
+
+def _fixture(event: str, name: str) -> dict:
+    return json.loads((FIXTURES / event / f"{name}.payload.json").read_text())
+
+
+def _unhandled(deployment: Deployment) -> list[dict]:
+    """Deliveries nobody handles, in turn: comments without a command (on the same
+    opportunities as the bids), pushes that do not touch the configuration, and
+    events of other kinds. Each is answered 200 and not stored."""
+    procurement = Procurement(deployment, opportunities=20, installations=1, bidders=50)
+    procurement.seed()
+    deployment.post(procurement.open_all())
+    chat = [
+        {"kind": "comment", "repo": r, "number": n, "login": f"bidder-{i:03d}", "body": "Thanks, could you say more about the runners you use?"}
+        for i, (r, n) in enumerate(procurement.numbers)
+    ]
+    comments = [delivery(e, p) for e, p in deployment.sim.human(chat)]
+    repo = procurement.repos[0]
+    push = _fixture("push", "with-new-branch")
+    push["repository"]["full_name"] = repo
+    push["installation"] = {"id": 5000}
+    assigned = _fixture("issues", "assigned.with-installation")
+    assigned["repository"]["full_name"] = repo
+    assigned["installation"] = {"id": 5000}
+    others = []
+    for i in range(len(comments)):
+        p = copy.deepcopy(push)
+        p["after"] = f"{i:040x}"
+        others.append(delivery("push", p))
+        others.append(delivery("issues" if i % 2 else "star", assigned))
+    return None, [d for trio in zip(comments, others[0::2], others[1::2]) for d in trio]
+
+
+def _serve_row(run: Run, name: str, url: str, deliveries=_bids, **options) -> dict:
     deployment = Deployment(run.procs, run.keys, url, run.work)
     try:
         deployment.start_sim()
         deployment.start_app(name=f"intake-{name}", **options)
         db = Database(url)
         try:
-            _, bids = _bids(deployment)
+            _, bids = deliveries(deployment)
             if not options.get("no_worker"):
                 db.wait(lambda: db.pending_deliveries() == 0, 60)
             pid = deployment.app_proc.pid
             before = cpu_seconds(pid) or 0.0
+            rows_before = db.one("SELECT count(*) FROM deliveries")
             report = _load(run, deployment.app_port, bids)
             row = _summary(report, pid, before)
             row["backlog_after"] = db.pending_deliveries()
+            row["stored_during_run"] = db.one("SELECT count(*) FROM deliveries") - rows_before
             return row
         finally:
             db.close()
@@ -107,9 +150,29 @@ def run_intake(run: Run) -> dict:
         run.procs.stop(bare)
     run.log(f"  {rows['ceiling']['rate']:.0f}/s p99 {rows['ceiling']['p99_ms']:.1f} ms")
 
+    run.log("intake: Probot (an app whose handler returns at once, storing nothing)")
+    probot, why_not = start_probot(run, SECRET)
+    if probot is None:
+        run.notes.append(f"Probot skipped: {why_not}")
+        run.log(f"  skipped: {why_not}")
+    else:
+        proc, probot_port = probot
+        try:
+            before = cpu_seconds(proc.pid) or 0.0
+            rows["probot"] = _summary(_load(run, probot_port, bids_for_ceiling), proc.pid, before)
+        finally:
+            run.procs.stop(proc)
+        run.log(f"  {rows['probot']['rate']:.0f}/s p99 {rows['probot']['p99_ms']:.1f} ms")
+
     run.log("intake: devex-bot serve, SQLite (worker, sender, scheduler in the process)")
     rows["serve_sqlite"] = _serve_row(run, "sqlite", url)
     run.log(f"  {rows['serve_sqlite']['rate']:.0f}/s p99 {rows['serve_sqlite']['p99_ms']:.1f} ms, peak RSS {rows['serve_sqlite']['peak_rss_mb']} MB")
+
+    url_unhandled = f"sqlite:///{run.work}/intake-unhandled.db"
+    migrate(url_unhandled)
+    run.log("intake: devex-bot serve, SQLite, deliveries nobody handles (chat comments, pushes, other events)")
+    rows["serve_sqlite_unhandled"] = _serve_row(run, "unhandled", url_unhandled, deliveries=_unhandled)
+    run.log(f"  {rows['serve_sqlite_unhandled']['rate']:.0f}/s p99 {rows['serve_sqlite_unhandled']['p99_ms']:.1f} ms")
 
     url2 = f"sqlite:///{run.work}/intake-noworker.db"
     migrate(url2)

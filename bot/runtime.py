@@ -30,7 +30,7 @@ from bot.stages.configuration import ConfigStore
 from bot.stages.follow_ups import FOLLOWS, PREPARERS
 from bot.stages.people import PermissionMemory
 from handlers import installation, issue_comment, issues, ping, pull_request, pull_request_review, push, scheduled
-from storage.db import make_engine
+from storage.db import Checkpointer, is_sqlite, make_engine
 from storage.tables import utcnow
 
 log = logging.getLogger(__name__)
@@ -58,18 +58,18 @@ class Runtime:
     stop: threading.Event = field(default_factory=threading.Event)
 
     def app(self, background: bool = False):
-        lifespan = None
-        if background:
-
-            @contextlib.asynccontextmanager
-            async def lifespan(_app):
+        @contextlib.asynccontextmanager
+        async def lifespan(_app):
+            if background:
                 # Intake first (bot.pipeline.pacing).
                 sys.setswitchinterval(INTAKE_SWITCH_INTERVAL)
                 self.start()
-                try:
-                    yield
-                finally:
-                    self.shutdown()
+            else:  # intake alone still gets its SQLite checkpoints off the request path
+                self.start(worker=False, sender=False, scheduler=False, recovery=False, mailer=False)
+            try:
+                yield
+            finally:
+                self.shutdown()
 
         app = create_app(
             self.engine,
@@ -87,6 +87,8 @@ class Runtime:
     def start(self, worker: bool = True, sender: bool = True, scheduler: bool = True, recovery: bool = True, mailer: bool = True) -> None:
         self.stop.clear()
         loops = []
+        if is_sqlite(self.engine) and hasattr(self.engine, "devex_write_lock"):
+            loops.append(("checkpoints", Checkpointer(self.engine).run_forever))
         if worker:
             loops.append(("worker", self.worker.run_forever))
         if sender and self.sender is not None:

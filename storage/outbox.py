@@ -35,9 +35,18 @@ class Write:
     priority: int = 0  # higher goes before the installation's other pending writes
 
 
-def enqueue(session: Session, write: Write, delivery_id: Optional[str] = None, now: Optional[datetime] = None) -> Optional[GitHubWrite]:
-    """Stores a write. A write with a coalesce key that is already pending is not added twice:
-    named writes are rendered when sent, so the pending one will show the newest state."""
+_ENQUEUE = sa.insert(GitHubWrite.__table__)
+
+
+def enqueue(session: Session, write: Write, delivery_id: Optional[str] = None, now: Optional[datetime] = None) -> bool:
+    """Stores a write; False when it was coalesced into a pending one. A write with a
+    coalesce key that is already pending is not added twice: named writes are rendered
+    when sent, so the pending one will show the newest state.
+
+    A Core insert on the session's connection, its statement built once: the row is
+    in the table at once, in the order queued (the sender sends in id order), with
+    none of the ORM's unit of work (about a tenth of a bid's CPU for its three writes).
+    """
     if write.coalesce_key:
         # Only into one the sender has not taken yet: it holds the rows it is rendering
         # (skipped here), and a leased one has lost its key. This transaction's lock
@@ -49,24 +58,28 @@ def enqueue(session: Session, write: Write, delivery_id: Optional[str] = None, n
             .with_for_update(skip_locked=True)
         ).first()
         if pending is not None:
-            return None
+            return False
     now = now or utcnow()
-    row = GitHubWrite(
-        installation_id=write.installation_id,
-        kind=write.kind,
-        method=write.method,
-        path=write.path,
-        body=json.dumps(write.body, ensure_ascii=False) if write.body is not None else None,
-        then=json.dumps(write.then) if write.then else None,
-        coalesce_key=write.coalesce_key,
-        priority=write.priority,
-        delivery_id=delivery_id,
-        created_at=now,
-        next_attempt_at=now,
-    )
-    session.add(row)
     ensure_installation(session, write.installation_id)
-    return row
+    session.connection().execute(
+        _ENQUEUE,
+        {
+            "installation_id": write.installation_id,
+            "kind": write.kind,
+            "method": write.method,
+            "path": write.path,
+            "body": json.dumps(write.body, ensure_ascii=False) if write.body is not None else None,
+            "then": json.dumps(write.then) if write.then else None,
+            "coalesce_key": write.coalesce_key,
+            "priority": write.priority,
+            "status": "pending",
+            "attempts": 0,
+            "delivery_id": delivery_id,
+            "created_at": now,
+            "next_attempt_at": now,
+        },
+    )
+    return True
 
 
 def ensure_installation(session: Session, installation_id: int, account: str = "") -> Installation:

@@ -9,44 +9,38 @@ one disk flush.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Optional, Union
 
 import anyio
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
-from bot.pipeline.delivery import PayloadError, delivery_from, read_payload
+from bot.pipeline.webhooks import MAX_BODY, WebhookEndpoint, signature_ok  # noqa: F401 (MAX_BODY, signature_ok: part of intake's API)
 from bot.pipeline.pacing import IntakeActivity
 from bot.pipeline.routing import Router
 from storage import inbox
-from storage.db import ping, try_again, urgent
+from storage.db import is_sqlite, ping, try_again, urgent
 from storage.inbox import NewDelivery
 from storage.tables import utcnow
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MiB
 BATCH = 200
 STORE_ATTEMPTS = 3
-# The only deliveries a GitHub App gets without an `installation`.
-NO_INSTALLATION_EVENTS = frozenset({"ping"})
-
-
-def signature_ok(secret: bytes, body: bytes, header: Optional[str]) -> bool:
-    """sha256 only: githubkit's own verify would fall back to sha1."""
-    if not secret or not header or not header.startswith("sha256="):
-        return False
-    expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), header.strip().encode())
+# Batches being stored at once. SQLite has one writer: one batch at a time, the next
+# gathered meanwhile. PostgreSQL commits concurrent transactions side by side (and
+# flushes their commit records together), so a batch need not wait for the one
+# before it to be flushed: intake there was bound by one commit's wait at a time.
+# Deliveries stored at once in two batches are ones GitHub sent at once, whose
+# order is no more defined than that of two web processes storing them.
+POSTGRESQL_PARALLEL = 4
 
 
 def _database_unreachable(exc: BaseException) -> bool:
@@ -64,6 +58,10 @@ class IntakeWriter:
         self._queue: Optional[asyncio.Queue] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._task: Optional[asyncio.Task] = None
+        # Threads of its own: the hop to them costs less than anyio's pool.
+        self._threads: Optional[ThreadPoolExecutor] = None
+        self.parallel = 1 if is_sqlite(engine) else POSTGRESQL_PARALLEL
+        self._in_flight: set = set()
 
     def _store_batch(self, deliveries: list[NewDelivery]) -> list[Union[bool, BaseException]]:
         """Each delivery's answer: stored (True), a duplicate (False), or why it could not be."""
@@ -87,10 +85,10 @@ class IntakeWriter:
         return [self._store_alone(d) for d in deliveries]
 
     def _store_together(self, deliveries: list[NewDelivery]) -> list[bool]:
-        with Session(self.engine) as session:
-            results = inbox.store_many(session, deliveries, self.clock())
-            session.commit()
-        return results
+        # One transaction for the batch, committed (fsync on SQLite, a synchronous
+        # commit on PostgreSQL) before any of its deliveries is answered.
+        with self.engine.begin() as connection:
+            return inbox.store_many(connection, deliveries, self.clock())
 
     def _store_alone(self, delivery: NewDelivery) -> Union[bool, BaseException]:
         for attempt in range(1, STORE_ATTEMPTS + 1):
@@ -113,58 +111,65 @@ class IntakeWriter:
         return await future
 
     async def _run(self, queue: asyncio.Queue) -> None:
+        slots = asyncio.Semaphore(self.parallel)
         while True:
-            batch = [await queue.get()]
+            # A slot first, then the batch: it takes in whatever arrived while every
+            # slot was busy (group commit).
+            await slots.acquire()
+            try:
+                batch = [await queue.get()]
+            except BaseException:
+                slots.release()
+                raise
             while len(batch) < BATCH and not queue.empty():
                 batch.append(queue.get_nowait())
+            if self.parallel == 1:
+                await self._store_and_answer(batch, slots)
+            else:
+                task = asyncio.get_running_loop().create_task(self._store_and_answer(batch, slots))
+                self._in_flight.add(task)  # held until done: the loop keeps only a weak reference
+                task.add_done_callback(self._in_flight.discard)
+
+    async def _store_and_answer(self, batch: list, slots: asyncio.Semaphore) -> None:
+        try:
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(self.parallel, thread_name_prefix="devex-intake")
             # A delivery id twice in one batch: the second is a duplicate.
             try:
-                results = await anyio.to_thread.run_sync(self._store_batch, [d for d, _ in batch])
+                results = await asyncio.get_running_loop().run_in_executor(self._threads, self._store_batch, [d for d, _ in batch])
             except Exception as exc:  # pragma: no cover - _store_batch answers for each
                 results = [exc] * len(batch)
-            failed = [r for r in results if isinstance(r, BaseException)]
-            if failed and len(failed) == len(batch):
-                log.error("could not store %d deliveries: %s", len(batch), type(failed[0]).__name__)
-            for (_, future), result in zip(batch, results):
-                if future.done():
-                    continue
-                if isinstance(result, BaseException):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
+        finally:
+            slots.release()
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed and len(failed) == len(batch):
+            log.error("could not store %d deliveries: %s", len(batch), type(failed[0]).__name__)
+        for (_, future), result in zip(batch, results):
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
 
 
-class _TooLarge(Exception):
-    pass
+class IntakeApp(Starlette):
+    """A Starlette app whose `POST /webhooks` goes straight to the raw endpoint.
 
+    The route stays in the routing table (a GET gets its 405, and the routes
+    others add sit beside it), but a POST to it skips Starlette's middleware and
+    router: intake's whole cost per request is then the endpoint's own.
+    """
 
-async def _read_body(request: Request, timeout: float) -> bytes:
-    """The body; raises _TooLarge over MAX_BODY (stops reading there), TimeoutError
-    when the client takes longer than `timeout` seconds to send it."""
-    with anyio.fail_after(timeout):
-        body = await _read_body_unbounded(request)
-    if body is None:
-        raise _TooLarge()
-    return body
+    def __init__(self, webhooks: WebhookEndpoint, **kwargs):
+        super().__init__(**kwargs)
+        self.webhooks = webhooks
 
-
-async def _read_body_unbounded(request: Request) -> Optional[bytes]:
-    """The body, or None when it is over MAX_BODY (stops reading there)."""
-    length = request.headers.get("content-length")
-    if length is not None:
-        try:
-            if int(length) > MAX_BODY:
-                return None
-        except ValueError:
-            pass
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/webhooks" and scope["method"] == "POST":
+            await self.webhooks(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -176,61 +181,19 @@ def create_app(
     clock: Callable[[], datetime] = utcnow,
     activity: Optional[IntakeActivity] = None,
     body_timeout: float = 30.0,
-    routes: Sequence[BaseRoute] = (),
+    routes: Optional[list] = None,
 ) -> Starlette:
-    """The web process; `routes` are mounted after intake's (the public board...)."""
+    """The web app: `POST /webhooks` (raw ASGI), `GET /healthz`, then `routes`
+    (more can be added with `app.router.routes.extend`)."""
     writer = IntakeWriter(engine, clock)
-    activity = activity or IntakeActivity()
-
-    async def webhooks(request: Request) -> Response:
-        activity.begin()
-        try:
-            return await receive(request)
-        finally:
-            activity.end()
-
-    async def receive(request: Request) -> Response:
-        try:
-            body = await _read_body(request, body_timeout)
-        except _TooLarge:
-            return JSONResponse({"error": "payload too large"}, status_code=413)
-        except TimeoutError:
-            return JSONResponse({"error": "the body took too long to arrive"}, status_code=408, headers={"connection": "close"})
-        if not signature_ok(webhook_secret, body, request.headers.get("x-hub-signature-256")):
-            return JSONResponse({"error": "bad signature"}, status_code=401)
-        event = request.headers.get("x-github-event")
-        delivery_id = request.headers.get("x-github-delivery")
-        if not event or not delivery_id:
-            return JSONResponse({"error": "missing X-GitHub-Event or X-GitHub-Delivery"}, status_code=400)
-        try:
-            payload = read_payload(body)
-        except PayloadError as problem:
-            return JSONResponse({"error": str(problem)}, status_code=400)
-        if not isinstance(payload, dict):
-            return JSONResponse({"error": "body is not a JSON object"}, status_code=400)
-        action = payload.get("action") if isinstance(payload.get("action"), str) else None
-        try:
-            if not router.handles(event, action, payload):
-                return JSONResponse({"ignored": True}, status_code=200)
-            delivery = delivery_from(delivery_id, event, action, payload, body)
-        except PayloadError as problem:
-            return JSONResponse({"error": str(problem)}, status_code=400)
-        except (AttributeError, TypeError, KeyError):
-            return JSONResponse({"error": f"body is not a {event} delivery"}, status_code=400)
-        if delivery.installation_id is None and event not in NO_INSTALLATION_EVENTS:
-            # The app acts only as an installation: without one there is nothing it can do.
-            return JSONResponse({"ignored": True}, status_code=200)
-        try:
-            stored = await writer.store(delivery)
-        except Exception:
-            return JSONResponse({"error": "could not store the delivery; please redeliver"}, status_code=503)
-        return JSONResponse({"stored": stored, "duplicate": not stored}, status_code=202 if stored else 200)
+    webhooks = WebhookEndpoint(writer.store, webhook_secret, router, activity or IntakeActivity(), body_timeout)
 
     async def healthz(request: Request) -> Response:
         healthy = await anyio.to_thread.run_sync(ping, engine)
         return JSONResponse({"database": "ok" if healthy else "unreachable"}, status_code=200 if healthy else 503)
 
-    return Starlette(
-        routes=[Route("/webhooks", webhooks, methods=["POST"]), Route("/healthz", healthz, methods=["GET"]), *routes],
+    return IntakeApp(
+        webhooks,
+        routes=[Route("/webhooks", webhooks, methods=["POST"]), Route("/healthz", healthz, methods=["GET"]), *(routes or [])],
         lifespan=lifespan,
     )
