@@ -96,3 +96,20 @@ def test_every_command_of_the_table_has_its_words_in_both_languages() -> None:
         for name in names:
             assert f'"{name}":' in words.split("commands = {", 1)[1].split("}", 1)[0], (lang, name)
             assert f'"{name}":' in words.split("command_help = {", 1)[1].split("}", 1)[0], (lang, name)
+
+
+def test_writes_rendered_when_sent_and_follow_ups_are_named_by_reference() -> None:
+    from bot.github.requests import FollowUp, Rendered
+    from bot.stages import effects, evaluation_issue, follow_ups
+
+    # Every name a stored row may carry resolves, and the sender gets exactly these tables.
+    assert follow_ups.PREPARERS is Rendered.registry and follow_ups.FOLLOWS is FollowUp.registry
+    assert {"summary", "evaluation_issue", "evaluation_closing", "award_review", "award_review_closing", "pull_request_comment"} <= set(Rendered.registry)
+    assert {"remember_summary", "remember_problems", "remember_evaluation_issue", "remember_review_issue", "remember_pull_request_comment"} <= set(FollowUp.registry)
+    # A reference carries its registered name; a name registered twice fails at import.
+    assert effects.remember_summary.then(opportunity_id=3) == {"op": "remember_summary", "opportunity_id": 3}
+    assert evaluation_issue.prepare.write(7, "3:0", opportunity_id=3, page=0).kind == "evaluation_issue"
+    with pytest.raises(ValueError, match="registered twice"):
+        FollowUp.step("remember_summary")(lambda session, then, answer: None)
+    with pytest.raises(AttributeError):
+        effects.remember_sumary  # noqa: B018  (a typo fails where it is written)
