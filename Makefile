@@ -3,7 +3,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench install clean
+.PHONY: demo test test-slow bench install browser clean
+
+# The browser tests (board and desk): Debian's Chromium and its driver, and axe-core from npm.
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +20,16 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/devex-bot demo
 
-test: $(STAMP)
+$(AXE):
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@$(AXE_VERSION)
+
+browser: $(AXE)
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
+	  || { [ "$$CI" != true ] && echo "chromium could not be installed: the browser tests will be skipped"; }; \
+	fi
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -m "not slow"
 
 test-slow: $(STAMP)

@@ -21,7 +21,8 @@ from bot.pipeline.sender import Sender
 from bot.settings import Settings
 from bot.pipeline.worker import Worker
 from bot.stages.follow_ups import FOLLOWS, PREPARERS
-from handlers import installation, issue_comment, issues, ping, pull_request, push, scheduled
+from bot.web.desk import routes as desk_routes
+from handlers import desk, installation, issue_comment, issues, ping, pull_request, push, scheduled
 from storage.db import make_engine
 from storage.tables import utcnow
 
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 # Every handler, composed in one place.
 ROUTER = Router(
-    installation.router, ping.router, push.router, issues.router, issue_comment.router, pull_request.router, scheduled.router
+    installation.router, ping.router, push.router, issues.router, issue_comment.router, pull_request.router, scheduled.router, desk.router
 )
 
 INTAKE_SWITCH_INTERVAL = 0.001  # seconds (Python's default: 0.005)
@@ -64,7 +65,15 @@ class Runtime:
                 finally:
                     self.shutdown()
 
-        return create_app(self.engine, self.settings.webhook_secret_bytes, ROUTER, lifespan=lifespan, clock=self.clock, activity=self.activity)
+        return create_app(
+            self.engine,
+            self.settings.webhook_secret_bytes,
+            ROUTER,
+            lifespan=lifespan,
+            clock=self.clock,
+            activity=self.activity,
+            routes=desk_routes(self.engine, self.settings, self.clock),
+        )
 
     def start(self, worker: bool = True, sender: bool = True, scheduler: bool = True) -> None:
         self.stop.clear()
@@ -102,6 +111,8 @@ def build(
 ) -> Runtime:
     register_secret(settings.github_webhook_secret)
     register_secret(settings.github_private_key)
+    register_secret(settings.github_client_secret)
+    register_secret(settings.secret_key)
     engine = engine or make_engine(settings.database_url)
     activity = IntakeActivity()
     if github_call is None:

@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     database_url: str = Field(default=DEFAULT_DATABASE_URL, alias="DATABASE_URL")
     host: str = Field(default="0.0.0.0", alias="HOST")
     port: int = Field(default=3000, alias="PORT")
+    # Where the board is reached from outside, for absolute links in feeds and JSON.
+    public_url: Optional[str] = Field(default=None, alias="DEVEX_PUBLIC_URL")
+    # The bidder's desk: the App's user authorization (OAuth web flow); off without them.
+    github_client_id: Optional[str] = Field(default=None, alias="GITHUB_CLIENT_ID")
+    github_client_secret: Optional[str] = Field(default=None, alias="GITHUB_CLIENT_SECRET", repr=False)
+    github_web_url: str = Field(default="https://github.com", alias="GITHUB_WEB_URL")
+    # Signs sessions, cross-site tokens and links (subscriptions, desk sign-in).
+    secret_key: Optional[str] = Field(default=None, alias="DEVEX_SECRET_KEY", repr=False)
 
     # At least a second between writes to one installation (GitHub's secondary limits).
     write_interval: float = Field(default=1.0, alias="DEVEX_WRITE_INTERVAL")
@@ -46,12 +54,21 @@ class Settings(BaseSettings):
     # How long a cached `.github/devex.yml` is trusted when no push told us otherwise.
     config_ttl: float = Field(default=300.0, alias="DEVEX_CONFIG_TTL")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    # How long a desk form waits for the worker to record it before showing "being recorded".
+    desk_wait: float = Field(default=5.0, alias="DEVEX_DESK_WAIT")
+    # Desk forms one person may send a minute (bids, withdrawals, registrations).
+    desk_rate: int = Field(default=10, alias="DEVEX_DESK_RATE")
 
     @model_validator(mode="after")
     def _read_key_file(self) -> "Settings":
         if not self.github_private_key and self.github_private_key_path:
             self.github_private_key = Path(self.github_private_key_path).read_text()
         return self
+
+    @property
+    def desk_enabled(self) -> bool:
+        """The desk needs the App's client id and secret, and a key to sign sessions."""
+        return bool(self.github_client_id and self.github_client_secret and self.secret_key)
 
     @property
     def webhook_secret_bytes(self) -> bytes:

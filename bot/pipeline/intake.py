@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from datetime import datetime
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import anyio
 from sqlalchemy.engine import Engine
@@ -24,7 +24,7 @@ from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.pipeline.delivery import delivery_from
 from bot.pipeline.routing import Router
@@ -168,7 +168,9 @@ def create_app(
     lifespan=None,
     clock: Callable[[], datetime] = utcnow,
     activity: Optional[IntakeActivity] = None,
+    routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
+    """The web process; `routes` are mounted after intake's (the public board, the desk...)."""
     writer = IntakeWriter(engine, clock)
     activity = activity or IntakeActivity()
 
@@ -218,6 +220,6 @@ def create_app(
         return JSONResponse({"database": "ok" if healthy else "unreachable"}, status_code=200 if healthy else 503)
 
     return Starlette(
-        routes=[Route("/webhooks", webhooks, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])],
+        routes=[Route("/webhooks", webhooks, methods=["POST"]), Route("/healthz", healthz, methods=["GET"]), *routes],
         lifespan=lifespan,
     )
