@@ -183,10 +183,14 @@ def test_approval_awards_assigns_announces_debriefs_and_closes_both_issues(harne
     assert "@bob is awarded this opportunity for **$8,000.00** CAD, taxes included. Approved by @admin-olga" in en
     assert "on the recommendation of @pm-alice" in en
     assert "| 1 | Design | $3,789.47 |" in en and "| 2 | Build | $4,210.53 |" in en
-    # Each other bidder: their own rank and score, no one's proposal text.
-    assert "- @carol: ranked 2 of 3, average score 70.00/100." in en
-    assert "- @dave: ranked 3 of 3, average score 60.00/100." in en
-    assert "- @carol : rang 2 sur 3, note moyenne 70,00/100." in fr
+    # Each other bidder is told the decision is made and where their own rank and score
+    # are (their desk): no other bidder's amount, score or rank on the public thread.
+    [debrief] = [c for c in harness.bot_comments(number) if "### To the other bidders" in c]
+    assert "@carol, @dave: thank you for bidding. The decision is made" in english(debrief)
+    assert "on your desk" in english(debrief) and "dans votre bureau" in french(debrief)
+    for public in (announcement, debrief):
+        for hidden in ("ranked", "rang ", "70.00", "70,00", "60.00", "$7,500.00", "$9,000.00", "/100"):
+            assert hidden not in public
     assert "plan" not in announcement.lower()
     summary = harness.bot_comments(number)[0]
     assert "| Contractor | @bob, $8,000.00 |" in summary
