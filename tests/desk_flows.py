@@ -40,13 +40,14 @@ class Browser:
 
     def __init__(self, harness):
         self.harness = harness
+        self.public = harness.settings.public_url or PUBLIC
         self.cookies = httpx.Cookies()
         self.last: Optional[httpx.Response] = None
 
     def request(self, method: str, path: str, **kwargs) -> httpx.Response:
         async def go():
             transport = httpx.ASGITransport(app=self.harness.app)
-            async with httpx.AsyncClient(transport=transport, base_url=PUBLIC, cookies=self.cookies) as client:
+            async with httpx.AsyncClient(transport=transport, base_url=self.public, cookies=self.cookies) as client:
                 response = await client.request(method, path, **kwargs)
                 self.cookies = client.cookies
                 return response
@@ -71,7 +72,7 @@ class Browser:
 
     def callback(self, url: str) -> httpx.Response:
         parts = urlsplit(url)
-        assert f"{parts.scheme}://{parts.netloc}" == PUBLIC
+        assert f"{parts.scheme}://{parts.netloc}" == self.public
         return self.get(parts.path + "?" + parts.query)
 
     def sign_in(self, login: str, next_path: str = "/en/desk") -> httpx.Response:
