@@ -8,7 +8,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from sqlalchemy.engine import Engine
 
@@ -47,6 +47,8 @@ class Runtime:
     clock: Callable[[], datetime] = utcnow
     activity: IntakeActivity = field(default_factory=IntakeActivity)
     threads: list[threading.Thread] = field(default_factory=list)
+    # The desk's client for GitHub's OAuth web flow (the demo gives it the simulated GitHub).
+    web_client: Optional[Any] = None
     stop: threading.Event = field(default_factory=threading.Event)
 
     def app(self, background: bool = False):
@@ -72,7 +74,7 @@ class Runtime:
             lifespan=lifespan,
             clock=self.clock,
             activity=self.activity,
-            routes=desk_routes(self.engine, self.settings, self.clock),
+            routes=desk_routes(self.engine, self.settings, self.clock, self.web_client),
         )
 
     def start(self, worker: bool = True, sender: bool = True, scheduler: bool = True) -> None:
