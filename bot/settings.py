@@ -71,5 +71,10 @@ class Settings(BaseSettings):
         return bool(self.github_client_id and self.github_client_secret and self.secret_key)
 
     @property
+    def desk_base(self) -> Optional[str]:
+        """The board's public address when the desk is on, for links to it in messages."""
+        return self.public_url.rstrip("/") if self.desk_enabled and self.public_url else None
+
+    @property
     def webhook_secret_bytes(self) -> bytes:
         return (self.github_webhook_secret or "").encode()

@@ -195,3 +195,17 @@ def test_the_desk_in_french(desk):
     bob.send("register", "fr", opportunity=ref(number), attest="yes")
     page = shown(bob.send("bid", "fr", opportunity=ref(number), amount="4 500,00 $", proposal="Mon plan."))
     assert "Votre proposition a été reçue. Accusé de réception R-" in page and "4\xa0500,00\xa0$" in page
+
+
+def test_the_summary_and_a_comment_bids_receipt_say_a_comment_is_not_confidential_and_link_to_the_desk(desk):
+    number = open_opportunity(desk)
+    summary = desk.bot_comments(number)[0]
+    link = f"https://desk.test/en/desk?opportunity={REPO}%23{number}"
+    assert "A comment is not confidential" in english(summary) and link in english(summary)
+    assert "Un commentaire n'est pas confidentiel" in french(summary) and link.replace("/en/", "/fr/") in french(summary)
+    register(desk, number, "bob")
+    bid(desk, number, "bob", "1,000.00")
+    receipt = desk.bot_comments(number)[-1]
+    assert "Your comment was not confidential" in english(receipt) and link in english(receipt)
+    assert "n'était pas confidentiel" in french(receipt) and link.replace("/en/", "/fr/") in french(receipt)
+    assert SHA256.search(receipt)

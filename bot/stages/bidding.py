@@ -138,6 +138,8 @@ def bid(ctx, target: Target, cmd, comment: dict) -> Outcome:
         amount=None if sealed else amount,
         deadline=opportunity.deadline,
         timezone=opportunity.timezone,
+        desk_base=ctx.settings.desk_base,
+        opportunity_ref=f"{opportunity.repository}%23{opportunity.issue_number}",
     )
 
 

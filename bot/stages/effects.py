@@ -53,12 +53,13 @@ def post(ctx: Context, opportunity: Opportunity, body: str, then: Optional[dict]
 
 
 def refresh_summary(ctx: Context, opportunity: Opportunity) -> None:
-    ctx.write(summary_write(opportunity))
+    ctx.write(summary_write(opportunity, desk_base=ctx.settings.desk_base))
 
 
-def summary_write(opportunity: Opportunity):
-    """The summary edit, rendered when sent: pending ones coalesce (many bids, one edit)."""
-    return prepare_summary.write(opportunity.installation_id, str(opportunity.id), opportunity_id=opportunity.id)
+def summary_write(opportunity: Opportunity, desk_base: Optional[str] = None):
+    """The summary edit, rendered when sent: pending ones coalesce (many bids, one edit).
+    `desk_base`: the board's address when the desk is on (the summary links to it)."""
+    return prepare_summary.write(opportunity.installation_id, str(opportunity.id), opportunity_id=opportunity.id, desk_base=desk_base)
 
 
 def set_state(ctx: Context, opportunity: Opportunity, new: State, **detail: Any) -> None:
@@ -115,7 +116,7 @@ def prepare_summary(session: Session, write: GitHubWrite, body: dict, now: datet
     opportunity = store.opportunity(session, body["opportunity_id"])
     if opportunity is None:
         return Prepared(skip=True)
-    text = summary_body(session, opportunity, now)
+    text = summary_body(session, opportunity, now, desk_base=body.get("desk_base"))
     if opportunity.summary_comment_id:
         return Prepared("PATCH", f"/repos/{opportunity.repository}/issues/comments/{opportunity.summary_comment_id}", {"body": text})
     write.then = json.dumps(remember_summary.then(opportunity_id=opportunity.id))

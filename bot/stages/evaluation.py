@@ -261,9 +261,8 @@ def _announce(ctx: Context, opportunity: Opportunity, award_row: Award, mileston
     others = [s for s in rows if s.bidder.lower() != award_row.contractor.lower()]
     chunks = [others[i : i + MENTIONS_PER_COMMENT] for i in range(0, len(others), MENTIONS_PER_COMMENT)]
     post(ctx, opportunity, render("awarded", o=opportunity, award=award_row, milestones=milestones, debrief=[], ranked=len(rows), more=False))
-    desk_base = (ctx.settings.public_url or "").rstrip("/") or None
     for chunk in chunks:
-        post(ctx, opportunity, render("debrief", o=opportunity, debrief=chunk, desk_base=desk_base))
+        post(ctx, opportunity, render("debrief", o=opportunity, debrief=chunk, desk_base=ctx.settings.desk_base))
 
 
 def reject(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:

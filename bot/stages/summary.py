@@ -20,7 +20,7 @@ def time_left(deadline: Optional[datetime], now: datetime) -> Optional[dict]:
     return {"days": seconds // 86400, "hours": seconds % 86400 // 3600, "minutes": seconds % 3600 // 60}
 
 
-def summary_body(session: Session, opportunity: Opportunity, now: datetime) -> str:
+def summary_body(session: Session, opportunity: Opportunity, now: datetime, desk_base: Optional[str] = None) -> str:
     proposals = store.proposals(session, opportunity.id, live_only=True)
     scored = {s.proposal_id for s in store.scores_for(session, opportunity.id)}
     payments = {p.milestone_id: p for p in store.payments(session, opportunity.id)}
@@ -45,6 +45,7 @@ def summary_body(session: Session, opportunity: Opportunity, now: datetime) -> s
         award=award if award and award.status == "approved" else None,
         terms_url=registration_terms[0],
         terms_version=registration_terms[1],
+        desk_base=desk_base,
     )
 
 
