@@ -209,3 +209,12 @@ def test_the_summary_and_a_comment_bids_receipt_say_a_comment_is_not_confidentia
     assert "Your comment was not confidential" in english(receipt) and link in english(receipt)
     assert "n'était pas confidentiel" in french(receipt) and link.replace("/en/", "/fr/") in french(receipt)
     assert SHA256.search(receipt)
+
+
+def test_desk_pages_are_never_cached_framed_or_scripted(desk):
+    bob = signed_in(desk, "bob")
+    for response in (bob.desk(), bob.desk("fr"), Browser(desk).get("/auth/callback?code=x&state=y")):
+        headers = response.headers
+        assert headers["cache-control"] == "no-store" and headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in headers["content-security-policy"] and "script-src" not in headers["content-security-policy"]
+        assert "default-src 'none'" in headers["content-security-policy"] and "<script" not in response.text

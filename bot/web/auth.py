@@ -29,7 +29,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.settings import Settings
-from bot.web.desk_render import page
+from bot.web.desk_render import SECURITY_HEADERS, page
 from bot.web.signing import Signer
 
 log = logging.getLogger(__name__)
@@ -135,12 +135,13 @@ class SignIn:
     # ------------------------------------------------------------ pages
 
     def off(self, lang: str = "en") -> Response:
-        return HTMLResponse(page("desk/off.html", lang, here=f"/{lang}/desk"), status_code=503)
+        return HTMLResponse(page("desk/off.html", lang, here=f"/{lang}/desk"), status_code=503, headers=SECURITY_HEADERS)
 
     def problem(self, reason: str, back: str, status: int = 400) -> Response:
         lang = language_of(back)
-        response = HTMLResponse(page("desk/signin_problem.html", lang, here=back, reason=reason, retry="/login?" + urlencode({"next": back})), status_code=status)
-        response.headers["Cache-Control"] = "no-store"
+        response = HTMLResponse(
+            page("desk/signin_problem.html", lang, here=back, reason=reason, retry="/login?" + urlencode({"next": back})), status_code=status, headers=SECURITY_HEADERS
+        )
         self._forget(response, self.signin_cookie)
         return response
 
@@ -250,9 +251,8 @@ class SignIn:
         if person is None:
             return RedirectResponse(f"/{lang}/desk", status_code=303)
         if not self.csrf_ok(person, form.get("csrf")):
-            return HTMLResponse(page("desk/forbidden.html", lang, here=f"/{lang}/desk"), status_code=403)
-        response = HTMLResponse(page("desk/signed_out.html", lang, here=f"/{lang}/desk"))
-        response.headers["Cache-Control"] = "no-store"
+            return HTMLResponse(page("desk/forbidden.html", lang, here=f"/{lang}/desk"), status_code=403, headers=SECURITY_HEADERS)
+        response = HTMLResponse(page("desk/signed_out.html", lang, here=f"/{lang}/desk"), headers=SECURITY_HEADERS)
         self._forget(response, self.session_cookie)
         return response
 

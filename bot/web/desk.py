@@ -35,7 +35,7 @@ from bot.procurement.money import AmountError, parse_amount
 from bot.settings import Settings
 from bot.stages.desk_view import desk_view
 from bot.web.auth import Person, SignIn, form_fields
-from bot.web.desk_render import page
+from bot.web.desk_render import SECURITY_HEADERS, page
 from storage import desk as store
 from storage import inbox
 
@@ -62,9 +62,8 @@ class Desk:
 
     def _page(self, template: str, lang: str, person: Optional[Person], status: int = 200, **values) -> Response:
         csrf = self.signin.csrf(person) if person else ""
-        response = HTMLResponse(page(template, lang, here=f"/{lang}/desk", person=person, csrf=csrf, **values), status_code=status)
-        response.headers["Cache-Control"] = "no-store"  # a desk is never cached, by a proxy or the browser
-        return response
+        # Never cached (by a proxy or the browser), never framed, no script.
+        return HTMLResponse(page(template, lang, here=f"/{lang}/desk", person=person, csrf=csrf, **values), status_code=status, headers=SECURITY_HEADERS)
 
     def _to_login(self, lang: str, request: Request) -> Response:
         wanted = f"/{lang}/desk" + (f"?{request.url.query}" if request.url.query and request.method == "GET" else "")

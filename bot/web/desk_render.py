@@ -86,6 +86,17 @@ def environment(lang: str) -> jinja2.Environment:
     return env
 
 
+# Desk pages run no script, are never framed (a form under another site's overlay),
+# post only to this site, and tell no other site which page a link was followed from.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
 def page(template: str, lang: str, here: str, **values: Any) -> str:
     values.setdefault("person", None)
     values.setdefault("csrf", "")
