@@ -218,3 +218,17 @@ def test_desk_pages_are_never_cached_framed_or_scripted(desk):
         assert headers["cache-control"] == "no-store" and headers["x-frame-options"] == "DENY"
         assert "frame-ancestors 'none'" in headers["content-security-policy"] and "script-src" not in headers["content-security-policy"]
         assert "default-src 'none'" in headers["content-security-policy"] and "<script" not in response.text
+
+
+def test_a_form_for_an_opportunity_whose_app_was_uninstalled_is_refused_at_once(desk, engine):
+    from storage.tables import Installation
+
+    number = open_opportunity(desk)
+    bob = signed_in(desk, "bob")
+    with Session(engine) as session:
+        for row in session.exec(select(Installation)).all():
+            row.status = "deleted"
+            session.add(row)
+        session.commit()
+    page = bob.send("register", opportunity=ref(number), attest="yes")
+    assert page.status_code == 400 and "no longer installed" in shown(page)

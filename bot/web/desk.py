@@ -38,6 +38,7 @@ from bot.web.auth import Person, SignIn, form_fields
 from bot.web.desk_render import SECURITY_HEADERS, page
 from storage import desk as store
 from storage import inbox
+from storage.installations import installation_active
 
 LANGS = ("en", "fr")
 FORMS = ("register", "bid", "withdraw")
@@ -140,6 +141,9 @@ class Desk:
             opportunity = store.opportunity_named(session, *named)
             if opportunity is None:
                 return "no_such_opportunity", {"opportunity": f"{named[0]}#{named[1]}"}
+            if not installation_active(session, opportunity.installation_id):
+                # The worker would set it aside: say so now rather than "being recorded" for ever.
+                return "installation_inactive", {}
             store.new_request(session, key, person.login, person.user_id, form_name, opportunity.id, now)
             payload = {
                 "request": key,
