@@ -232,3 +232,18 @@ def test_a_form_for_an_opportunity_whose_app_was_uninstalled_is_refused_at_once(
         session.commit()
     page = bob.send("register", opportunity=ref(number), attest="yes")
     assert page.status_code == 400 and "no longer installed" in shown(page)
+
+
+def test_a_login_taken_over_after_a_rename_sees_nothing_of_its_former_owner(desk, sim, engine):
+    from storage.tables import Registration
+
+    number = open_opportunity(desk)
+    register(desk, number, "bob")
+    bid(desk, number, "bob", "1,234.00", "The former bob's plan.")
+    with Session(engine) as session:  # the registration was made by another account than the one now called bob
+        row = session.exec(select(Registration)).one()
+        row.user_id = (row.user_id or 0) + 999
+        session.add(row)
+        session.commit()
+    page = shown(signed_in(desk, "bob").desk())
+    assert "The former bob's plan." not in page and "$1,234.00" not in page and "You have not registered yet" in page

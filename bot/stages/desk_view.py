@@ -91,10 +91,15 @@ def _result(session: Session, mine: MyProposal, login: str) -> Optional[Result]:
 
 
 def desk_view(session: Session, login: str, user_id: int, request_key: Optional[str] = None) -> DeskView:
+    registration = store.registration_of(session, login)
+    if registration is not None and registration.user_id is not None and registration.user_id != user_id:
+        # The login was registered by another GitHub account (renamed since, its old
+        # login taken by this one): nothing recorded under it is this person's.
+        return DeskView(None, (), None)
     entries = tuple(Entry(mine, _result(session, mine, login)) for mine in store.proposals_of(session, login))
     outcome = None
     if request_key:
         row = store.my_request(session, request_key, user_id)
         if row is not None:
             outcome = Outcome(row.status, row.outcome, store.params_of(row))
-    return DeskView(store.registration_of(session, login), entries, outcome)
+    return DeskView(registration, entries, outcome)
