@@ -214,3 +214,49 @@ def test_sign_in_works_on_github_enterprise_server(engine, sim, app_key, clock):
         assert signed_in_as(browser, "bob")
         user = next(r for r in sim.requests if r.path == "/user")
         assert user.headers["host"] == "ghe.test"
+
+
+# GitHub's documented answers, word for word (docs.github.com: "Authorizing OAuth apps",
+# "Troubleshooting OAuth app access token request errors", "Get the authenticated user").
+TOKEN_ANSWER = {"access_token": "gho_16C7e42F292c6912E7710c838347Ae178B4a", "scope": "", "token_type": "bearer"}
+BAD_CODE_ANSWER = {
+    "error": "bad_verification_code",
+    "error_description": "The code passed is incorrect or expired.",
+    "error_uri": "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#bad-verification-code",
+}
+OCTOCAT = {
+    "login": "octocat", "id": 1, "node_id": "MDQ6VXNlcjE=", "avatar_url": "https://github.com/images/error/octocat_happy.gif",
+    "gravatar_id": "", "url": "https://api.github.com/users/octocat", "html_url": "https://github.com/octocat", "type": "User",
+    "site_admin": False, "name": "monalisa octocat", "company": "GitHub", "blog": "https://github.com/blog", "location": "San Francisco",
+    "email": "octocat@github.com", "hireable": False, "bio": "There once was...", "twitter_username": "monatheoctocat",
+    "public_repos": 2, "public_gists": 1, "followers": 20, "following": 0,
+    "created_at": "2008-01-14T04:33:35Z", "updated_at": "2008-01-14T04:33:35Z",
+}
+
+
+def test_githubs_documented_answers_word_for_word(engine, sim, app_key, clock):
+    with respx.mock(assert_all_called=False) as router:
+        exchange = router.post(WEB + "/login/oauth/access_token").respond(200, json=TOKEN_ANSWER)
+        user = router.get("https://api.github.test/user").respond(200, json=OCTOCAT)
+        revoke = router.delete(f"https://api.github.test/applications/{CLIENT_ID}/token").respond(204)
+        router.route(host="api.github.test").mock(side_effect=sim.respx_handler)
+        harness = Harness(engine, sim, app_key, clock, **DESK_SETTINGS)
+        browser = Browser(harness)
+        state = browser.start_sign_in()["state"]
+        assert browser.callback(f"{PUBLIC}/auth/callback?code=e72e16c7e42f292c6912&state={state}").status_code == 303
+        assert signed_in_as(browser, "octocat")
+        sent = exchange.calls.last.request
+        assert sent.headers["accept"] == "application/json"
+        assert b"code=e72e16c7e42f292c6912" in sent.content and b"client_secret=" in sent.content
+        assert user.calls.last.request.headers["authorization"] == "Bearer gho_16C7e42F292c6912E7710c838347Ae178B4a"
+        assert revoke.called
+        # The email GitHub answered is not kept: the session holds the login and the id only.
+        session = json.loads(base64.urlsafe_b64decode(browser.cookies.get(SESSION).split(".")[0] + "=="))
+        assert set(session) == {"login", "id", "sid", "exp"} and (session["login"], session["id"]) == ("octocat", 1)
+
+        exchange.respond(200, json=BAD_CODE_ANSWER)
+        again = Browser(harness)
+        state = again.start_sign_in()["state"]
+        page = again.callback(f"{PUBLIC}/auth/callback?code=e72e16c7e42f292c6912&state={state}")
+        assert page.status_code == 400 and "incorrect, already used or expired" in page.text
+        assert user.call_count == 1
