@@ -247,3 +247,11 @@ def test_a_login_taken_over_after_a_rename_sees_nothing_of_its_former_owner(desk
         session.commit()
     page = shown(signed_in(desk, "bob").desk())
     assert "The former bob's plan." not in page and "$1,234.00" not in page and "You have not registered yet" in page
+
+
+def test_a_form_meets_an_invalid_configuration_with_a_plain_refusal(desk, sim):
+    number = open_opportunity(desk)
+    bob = signed_in(desk, "bob")
+    sim.repositories[REPO]["files"][".github/devex.yml"] = "value_cap: [not, a, number\n"
+    page = shown(bob.send("register", opportunity=ref(number), attest="yes"))
+    assert "configuration file of this opportunity's repository has a problem" in page and "Nothing was recorded." in page
