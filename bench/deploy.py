@@ -207,6 +207,8 @@ class Deployment:
             "GITHUB_API_URL": self.sim.url if self.sim else "http://127.0.0.1:9",
             "DATABASE_URL": self.db_url,
             "HOST": HOST,
+            # The benchmarks' simulated GitHub lists no hook deliveries: no recovery passes.
+            "DEVEX_RECOVERY_INTERVAL": "0",
         }
         env.update({k: str(v) for k, v in tunables.items()})
         return env

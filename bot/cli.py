@@ -1,12 +1,10 @@
-"""`devex-bot`: serve, worker, migrate, receive, demo, export."""
+"""`devex-bot`: serve, worker, migrate, receive, recover, demo, export."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
-import uuid
 from pathlib import Path
 from typing import Optional
 
@@ -53,7 +51,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log.warning("GITHUB_APP_ID or the private key is missing: deliveries are stored and handled, nothing is written to GitHub")
     background = not args.no_worker
     app = runtime.app(background=background)
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level=settings.log_level.lower(), access_log=False)
+    from bot.pipeline.http_limits import server_options
+
+    config = uvicorn.Config(
+        app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        **server_options(settings.http_header_timeout),
+    )
+    uvicorn.Server(config).run()
     return 0
 
 
@@ -78,48 +86,62 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_receive(args: argparse.Namespace) -> int:
-    """Handles one payload from a file, as Probot's `receive` does."""
-    from sqlmodel import Session
-
-    from bot.github.client import DryRunGitHub
-    from bot.runtime import ROUTER
-    from bot.pipeline.delivery import delivery_from
+    """Handles one payload from a file, as Probot's `receive` does (bot.receive)."""
     from bot.logs import configure
-    from bot.runtime import build
-    from storage import inbox
-    from storage.db import make_engine
-    from storage.migrate import upgrade
+    from bot.receive import receive
 
     settings = _settings()
     configure(settings.log_level)
-    body = Path(args.file).read_bytes()
-    payload = json.loads(body)
-    if not isinstance(payload, dict):
-        raise SystemExit(f"{args.file}: not a JSON object")
+    return receive(settings, args.event, args.file, dry_run=args.dry_run, delivery_id=args.delivery_id)
+
+
+def _moment(text: str):
+    """An ISO 8601 date-time (UTC when it names no offset) or a date (midnight UTC)."""
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {text!r}") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    """One pass of missed-delivery recovery (bot.pipeline.recovery), printing what it asked for."""
+    from bot.github.client import GitHubError
+    from bot.logs import configure
+    from bot.pipeline.recovery import Recovery
+    from bot.runtime import github_for
+    from storage.db import make_engine
+
+    settings = _settings()
+    configure(settings.log_level)
+    app = github_for(settings)
+    if app is None:
+        raise SystemExit("devex-bot recover: GITHUB_APP_ID and the private key are needed to read GitHub's deliveries")
     engine = make_engine(settings.database_url)
-    upgrade(engine)
-    dry = DryRunGitHub() if args.dry_run else None
-    if dry:
-        # Nothing reaches GitHub: no pacing to keep.
-        settings = settings.model_copy(update={"write_interval": 0.0})
-    runtime = build(settings, engine=engine, github_call=dry.call if dry else None)
-    action = payload.get("action") if isinstance(payload.get("action"), str) else None
-    if not ROUTER.handles(args.event, action, payload):
-        print(f"{args.event}.{action or ''}: not handled by devex-bot (ignored)")
+    _check_schema(engine)
+    try:
+        report = Recovery(engine, app.call_as_app, settings.recovery_interval).run_once(since=args.since)
+    except GitHubError as error:
+        raise SystemExit(f"devex-bot recover: {error}") from None
+    finally:
+        engine.dispose()
+    if report.skipped:
+        print("another process is running a recovery pass now: nothing done")
         return 0
-    delivery = delivery_from(args.delivery_id or f"receive-{uuid.uuid4()}", args.event, action, payload, body)
-    with Session(engine) as session:
-        stored = inbox.store(session, delivery)
-        session.commit()
-    if not stored:
-        print(f"delivery {delivery.delivery_id} was received before: nothing to do")
-        return 0
-    handled = runtime.worker.drain()
-    if runtime.sender is not None:
-        # Every write the delivery owes, spaced as usual (not only the first one due).
-        runtime.sender.drain(wait=True)
-    print(f"{args.event}.{action or ''}: {handled} delivery handled" + (" (dry run: the GitHub calls above were not made)" if dry else ""))
-    return 0
+    print(f"read {report.attempts} delivery attempt(s) on {report.pages} page(s), back to {report.since.isoformat()}")
+    for delivery in report.requested:
+        print(f"redelivered: {delivery.describe()}")
+    for delivery, why in report.refused:
+        print(f"refused by GitHub: {delivery.describe()}: {why}")
+    for delivery, why in report.failed:
+        print(f"not asked (GitHub failed): {delivery.describe()}: {why}")
+    print(
+        f"{len(report.requested)} redelivered, {len(report.refused)} refused, {len(report.failed)} not asked; "
+        f"{len(report.already_stored)} already stored, {len(report.already_requested)} already asked for"
+    )
+    return 1 if report.failed else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -170,6 +192,10 @@ def parser() -> argparse.ArgumentParser:
     receive.add_argument("--dry-run", action="store_true", help="print the GitHub calls instead of making them")
     receive.add_argument("--delivery-id", default=None)
     receive.set_defaults(func=cmd_receive)
+
+    recover = sub.add_parser("recover", help="one pass of missed-delivery recovery: asks GitHub to redeliver what failed")
+    recover.add_argument("--since", type=_moment, default=None, help="look back to this ISO 8601 date-time (at most three days)")
+    recover.set_defaults(func=cmd_recover)
 
     demo = sub.add_parser("demo", help="a whole procurement on a local SQLite file, GitHub simulated")
     demo.add_argument("--database", default="devex-demo.db")

@@ -151,7 +151,3 @@ def fit(body: str, limit: int = GITHUB_BODY_LIMIT) -> str:
     if len(body) <= limit:
         return body
     return body[: limit - 200] + "\n\n" + ELLIPSIS + "\n"
-
-
-def template_names(lang: str) -> set[str]:
-    return {p.stem for p in (TEMPLATES / lang).glob("*.md")}

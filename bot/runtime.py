@@ -12,15 +12,22 @@ from typing import Any, Callable, Optional
 
 from sqlalchemy.engine import Engine
 
-from bot.pipeline.intake import IntakeActivity, create_app
+from bot.pipeline.intake import create_app
+from bot.pipeline.pacing import INTAKE_SWITCH_INTERVAL, IntakeActivity
 from bot.github.client import GitHubApp
 from bot.pipeline.routing import Router
+from bot.alerts.mailer import Mailer
 from bot.logs import register_secret
+from bot.stages.recovered import audit_recovered
+from bot.pipeline.recovery import Recovery
 from bot.pipeline.scheduler import Scheduler
 from bot.pipeline.sender import Sender
 from bot.settings import Settings
+from bot.web.alerts import routes as alert_routes
 from bot.pipeline.worker import Worker
+from bot.stages.configuration import ConfigStore
 from bot.stages.follow_ups import FOLLOWS, PREPARERS
+from bot.stages.people import PermissionMemory
 from bot.web.desk import routes as desk_routes
 from handlers import desk, installation, issue_comment, issues, ping, pull_request, push, scheduled
 from storage.db import make_engine
@@ -33,7 +40,6 @@ ROUTER = Router(
     installation.router, ping.router, push.router, issues.router, issue_comment.router, pull_request.router, scheduled.router, desk.router
 )
 
-INTAKE_SWITCH_INTERVAL = 0.001  # seconds (Python's default: 0.005)
 
 
 @dataclass
@@ -44,7 +50,9 @@ class Runtime:
     worker: Worker
     sender: Optional[Sender]
     scheduler: Scheduler
+    recovery: Optional[Recovery] = None
     clock: Callable[[], datetime] = utcnow
+    mailer: Optional[Mailer] = None  # alerts by email, when SMTP_URL is set
     activity: IntakeActivity = field(default_factory=IntakeActivity)
     threads: list[threading.Thread] = field(default_factory=list)
     # The desk's client for GitHub's OAuth web flow (the demo gives it the simulated GitHub).
@@ -57,9 +65,7 @@ class Runtime:
 
             @contextlib.asynccontextmanager
             async def lifespan(_app):
-                # Intake shares the interpreter with the background threads: let the
-                # GIL change hands every millisecond rather than every 5, so a request
-                # waits less behind a worker's step (intake p99 35 -> 26 ms, measured).
+                # Intake first (bot.pipeline.pacing).
                 sys.setswitchinterval(INTAKE_SWITCH_INTERVAL)
                 self.start()
                 try:
@@ -67,17 +73,20 @@ class Runtime:
                 finally:
                     self.shutdown()
 
-        return create_app(
+        app = create_app(
             self.engine,
             self.settings.webhook_secret_bytes,
             ROUTER,
             lifespan=lifespan,
             clock=self.clock,
             activity=self.activity,
-            routes=desk_routes(self.engine, self.settings, self.clock, self.web_client),
+            body_timeout=self.settings.http_body_timeout,
         )
+        app.router.routes.extend(alert_routes(self.engine, self.settings, self.clock))
+        app.router.routes.extend(desk_routes(self.engine, self.settings, self.clock, self.web_client))
+        return app
 
-    def start(self, worker: bool = True, sender: bool = True, scheduler: bool = True) -> None:
+    def start(self, worker: bool = True, sender: bool = True, scheduler: bool = True, recovery: bool = True, mailer: bool = True) -> None:
         self.stop.clear()
         loops = []
         if worker:
@@ -86,6 +95,12 @@ class Runtime:
             loops.append(("sender", self.sender.run_forever))
         if scheduler:
             loops.append(("scheduler", self.scheduler.run_forever))
+        if mailer and self.mailer is not None:
+            loops.append(("mailer", self.mailer.run_forever))
+        if recovery and self.recovery is not None:
+            # Beside the scheduler: its first pass at once, so an outage is repaired
+            # within one interval of restarting.
+            loops.append(("recovery", self.recovery.run_forever))
         for name, target in loops:
             thread = threading.Thread(target=target, args=(self.stop,), name=f"devex-{name}", daemon=True)
             thread.start()
@@ -109,17 +124,21 @@ def build(
     *,
     engine: Optional[Engine] = None,
     github_call: Optional[Callable] = None,
+    app_call: Optional[Callable] = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> Runtime:
     register_secret(settings.github_webhook_secret)
     register_secret(settings.github_private_key)
-    register_secret(settings.github_client_secret)
     register_secret(settings.secret_key)
+    register_secret(settings.smtp_url)
+    register_secret(settings.github_client_secret)
     engine = engine or make_engine(settings.database_url)
     activity = IntakeActivity()
     if github_call is None:
         app = github_for(settings)
         github_call = app.call if app is not None else None
+        app_call = app_call or (app.call_as_app if app is not None else None)
+    recovery = Recovery(engine, app_call, settings.recovery_interval, clock=clock) if app_call is not None and settings.recovery_interval > 0 else None
     sender = (
         Sender(engine, settings, github_call, preparers=PREPARERS, follows=FOLLOWS, clock=clock, yield_to=activity.busy)
         if github_call is not None
@@ -129,9 +148,21 @@ def build(
         settings=settings,
         engine=engine,
         github_call=github_call,
-        worker=Worker(engine, settings, ROUTER, github_call, clock=clock, yield_to=activity.busy),
+        worker=Worker(
+            engine,
+            settings,
+            ROUTER,
+            github_call,
+            clock=clock,
+            yield_to=activity.busy,
+            on_recovered=audit_recovered,
+            configs=ConfigStore(ttl=settings.config_ttl, clock=clock),
+            permissions=PermissionMemory(),
+        ),
         sender=sender,
         scheduler=Scheduler(engine, settings.scheduler_interval, clock=clock),
+        recovery=recovery,
         clock=clock,
+        mailer=Mailer(engine, settings, clock=clock) if settings.alerts_on else None,
         activity=activity,
     )

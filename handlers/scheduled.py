@@ -3,16 +3,13 @@
 from bot.stages import opportunities, payments
 from bot.pipeline.context import Context
 from bot.pipeline.routing import Router
-from storage import procurement as store
 
 router = Router()
 
 
 @router.register("devex.deadline")
 def deadline(ctx: Context) -> None:
-    opportunity = store.opportunity(ctx.session, ctx.payload["opportunity_id"])
-    if opportunity is not None:
-        opportunities.close_bidding(ctx, opportunity)
+    opportunities.deadline_passed(ctx, ctx.payload["opportunity_id"])
 
 
 @router.register("devex.overdue")

@@ -184,3 +184,7 @@ def retry_failed(session: Session) -> int:
         sa.update(Delivery).where(Delivery.status == "failed").values(status="pending", attempts=0, next_attempt_at=utcnow())
     )
     return result.rowcount or 0
+
+
+def find(session: Session, delivery_id: str) -> Optional[Delivery]:
+    return session.exec(select(Delivery).where(Delivery.delivery_id == delivery_id)).first()

@@ -225,5 +225,19 @@ def pending_count(session: Session, installation_id: Optional[int] = None) -> in
     return session.exec(query).one()
 
 
-def next_due(session: Session) -> Optional[datetime]:
-    return session.exec(select(sa.func.min(GitHubWrite.next_attempt_at)).where(GitHubWrite.status == "pending")).one()
+def hold_pending_named(session: Session, coalesce_key: str) -> bool:
+    """Whether a named write is still waiting to be rendered (not yet taken by a
+    sender); if so it is locked until this transaction ends, so what this
+    transaction commits is in it when it is rendered."""
+    found = session.exec(
+        select(GitHubWrite.id)
+        .where(GitHubWrite.coalesce_key == coalesce_key, GitHubWrite.status == "pending")
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+    return found is not None
+
+
+def unsent(session: Session) -> list[GitHubWrite]:
+    """Writes not sent (pending, or refused by GitHub for good), oldest first."""
+    return list(session.exec(select(GitHubWrite).where(GitHubWrite.status.in_(["pending", "refused"])).order_by(GitHubWrite.id)).all())

@@ -191,14 +191,6 @@ def payments(session: Session, opportunity_id: Optional[int] = None) -> list[Pay
     return list(session.exec(query).all())
 
 
-def payment_for_milestone(session: Session, milestone_id: int) -> Optional[Payment]:
-    return session.exec(select(Payment).where(Payment.milestone_id == milestone_id)).first()
-
-
-def payment_for_pull_request(session: Session, url: str) -> Optional[Payment]:
-    return session.exec(select(Payment).where(Payment.pull_request_url == url)).first()
-
-
 def all_payments(session: Session) -> Sequence[tuple[Payment, Opportunity, Milestone]]:
     return session.exec(
         select(Payment, Opportunity, Milestone)

@@ -1,4 +1,5 @@
-"""The database tables, in procurement terms.
+"""The database tables of a procurement (the pipeline's own are in `storage.pipeline_tables`,
+imported here too, so `storage.tables` names every table).
 
 Every table is an SQLModel class. Money is ``Numeric(12, 2)`` read back as
 ``Decimal``; every timestamp is stored as UTC and read back timezone-aware
@@ -9,127 +10,22 @@ enforced by the database itself: constraints here, triggers in the migration.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Optional
 
 import sqlalchemy as sa
-from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
-
-
-class UTCDateTime(TypeDecorator):
-    """Stores aware datetimes as UTC; SQLite gives back naive ones, so re-attach UTC."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime refused: time is timezone-aware here")
-        return value.astimezone(timezone.utc)
-
-    def process_result_value(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
-
-
-MONEY = sa.Numeric(12, 2, asdecimal=True)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-# --------------------------------------------------------------------------
-# The spine: deliveries in, GitHub writes out, installations.
-
-
-class Delivery(SQLModel, table=True):
-    """One webhook delivery, stored before GitHub gets its 2xx (the inbox)."""
-
-    __tablename__ = "deliveries"
-
-    id: Optional[int] = Field(default=None, primary_key=True)
-    delivery_id: str = Field(sa_column=sa.Column(sa.String(100), nullable=False, unique=True))
-    event: str = Field(sa_column=sa.Column(sa.String(60), nullable=False))
-    action: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(60)))
-    installation_id: Optional[int] = Field(default=None, sa_column=sa.Column(sa.BigInteger))
-    repository: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(200)))
-    # Deliveries with the same key take effect one at a time, in order received.
-    ordering_key: str = Field(sa_column=sa.Column(sa.String(250), nullable=False, index=True))
-    payload: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    status: str = Field(default="pending", sa_column=sa.Column(sa.String(20), nullable=False, index=True))
-    attempts: int = Field(default=0)
-    last_error: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
-    received_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
-    processed_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
-
-    __table_args__ = (sa.Index("ix_deliveries_claim", "status", "next_attempt_at", "id"),)
-
-
-class GitHubWrite(SQLModel, table=True):
-    """A write owed to GitHub (the outbox): committed with the state it reports."""
-
-    __tablename__ = "github_writes"
-
-    id: Optional[int] = Field(default=None, primary_key=True)
-    installation_id: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
-    # "request" (a plain REST call) or a named write rendered when it is sent,
-    # such as "summary", so that many bids make one summary edit.
-    kind: str = Field(sa_column=sa.Column(sa.String(40), nullable=False))
-    method: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(10)))
-    path: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(500)))
-    body: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
-    # What to do with GitHub's answer, e.g. remember the summary comment's id.
-    then: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
-    coalesce_key: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(200), index=True))
-    status: str = Field(default="pending", sa_column=sa.Column(sa.String(20), nullable=False))
-    attempts: int = Field(default=0)
-    last_error: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
-    delivery_id: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(100)))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
-    sent_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
-    result: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
-
-    __table_args__ = (sa.Index("ix_github_writes_queue", "status", "installation_id", "id"),)
-
-
-class Installation(SQLModel, table=True):
-    __tablename__ = "installations"
-
-    id: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
-    account: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
-    # active, suspended or deleted: only active installations get calls.
-    status: str = Field(default="active", sa_column=sa.Column(sa.String(20), nullable=False))
-    # When the app last wrote to GitHub for this installation (write pacing).
-    last_write_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
-
-
-class InstallationRepository(SQLModel, table=True):
-    __tablename__ = "installation_repositories"
-
-    installation_id: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
-    full_name: str = Field(sa_column=sa.Column(sa.String(200), primary_key=True))
-    private: Optional[bool] = Field(default=None)
-
-
-class RepoConfigCache(SQLModel, table=True):
-    """The parsed `.github/devex.yml` of a repository, refreshed on push."""
-
-    __tablename__ = "repo_configs"
-
-    repository: str = Field(sa_column=sa.Column(sa.String(200), primary_key=True))
-    text: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
-    fetched_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
+from storage.columns import MONEY, UTCDateTime, utcnow  # noqa: F401  (every table module's types)
+from storage.pipeline_tables import (  # noqa: F401  (one import path for every table)
+    Delivery,
+    GitHubWrite,
+    HookRecoveryMark,
+    HookRedelivery,
+    Installation,
+    InstallationRepository,
+    RepoConfigCache,
+)
 
 
 # --------------------------------------------------------------------------
@@ -337,6 +233,72 @@ class AuditEvent(SQLModel, table=True):
 
 
 metadata = SQLModel.metadata
+
+
+# --------------------------------------------------------------------------
+# Alerts (PRODUCT.md "Alerts"): email subscriptions and the mail outbox.
+
+
+class AlertSubscription(SQLModel, table=True):
+    """An address's saved search. The address is kept only while it is needed to
+    send (pending a confirmation that has not expired, or confirmed); it is erased
+    when the subscription ends. `address_hash` (an HMAC of the address) remains."""
+
+    __tablename__ = "alert_subscriptions"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    email: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(254)))
+    address_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, index=True))
+    language: str = Field(sa_column=sa.Column(sa.String(2), nullable=False))
+    skill: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(100)))
+    org: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(100)))
+    min_value: Optional[Decimal] = Field(default=None, sa_column=sa.Column(MONEY))
+    max_value: Optional[Decimal] = Field(default=None, sa_column=sa.Column(MONEY))
+    # pending, confirmed, replaced (by a later confirmed search of the same address),
+    # unsubscribed, expired (never confirmed), refused (the mail server refused the address)
+    status: str = Field(default="pending", sa_column=sa.Column(sa.String(20), nullable=False, index=True))
+    created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    confirmed_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    ended_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+
+
+class AlertAddress(SQLModel, table=True):
+    """Per address (its hash only), for the hourly limit on confirmations: when the form
+    last asked for one, and when one was last sent."""
+
+    __tablename__ = "alert_addresses"
+
+    address_hash: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
+    last_requested_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    last_sent_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+
+
+class MailMessage(SQLModel, table=True):
+    """A message owed (the mail outbox): stored in the transaction that decided it,
+    sent at most once by the mailer, retried on SMTP failure, never dropped."""
+
+    __tablename__ = "mail_outbox"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    # confirm (the double opt-in message) or alert (one new opportunity)
+    kind: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    subscription_id: int = Field(foreign_key="alert_subscriptions.id", nullable=False, index=True)
+    address_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    opportunity_id: Optional[int] = Field(default=None, foreign_key="opportunities.id")
+    # pending, sent, cancelled (no longer wanted when its turn came), refused (for good)
+    status: str = Field(default="pending", sa_column=sa.Column(sa.String(20), nullable=False))
+    attempts: int = Field(default=0)
+    last_error: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
+    created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    next_attempt_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    sent_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+
+    __table_args__ = (
+        # One message per opportunity and address, whatever the subscriptions (NULL for
+        # confirmations, which the hourly limit bounds instead).
+        sa.UniqueConstraint("address_hash", "opportunity_id", name="uq_mail_address_opportunity"),
+        sa.Index("ix_mail_outbox_due", "status", "next_attempt_at", "id"),
+    )
 
 
 # --------------------------------------------------------------------------

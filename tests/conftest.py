@@ -169,9 +169,6 @@ class Harness:
         from bot.github.client import GitHubApp
         from bot.runtime import build
 
-        from bot.stages.people import forget_cached_permissions
-
-        forget_cached_permissions()  # a permission another test set must not leak into this one
         self.sim = sim
         self.clock = clock
         values = dict(

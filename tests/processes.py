@@ -299,6 +299,8 @@ class Fleet:
             # A create killed in flight blocks its installation's queue this long
             # (the simulated GitHub answers in milliseconds).
             DEVEX_CREATE_LEASE="2",
+            # The simulated GitHub served here lists no hook deliveries (tests/test_recovery.py).
+            DEVEX_RECOVERY_INTERVAL="0",
             LOG_LEVEL="INFO",
             PYTHONUNBUFFERED="1",
         )

@@ -236,3 +236,30 @@ def test_a_sealed_bid_costs_two_github_requests(make_harness, sim):
     # The bid owes two requests: delete the /bid comment, post the receipt (the
     # summary edit is shared by every bid waiting in the queue).
     assert sorted(owed) == ["DELETE", "POST"]
+
+
+def test_a_rule_changed_in_the_command_table_changes_help_and_the_refusal_together(harness, sim, monkeypatch):
+    from dataclasses import replace
+
+    from bot.stages import command_table
+    from bot.stages.outcomes import Refusal
+
+    number = open_opportunity(harness)
+    register(harness, number, "bob")
+    harness.comment(number, "bob", "/help")
+    assert "| `/withdraw` | `/retirer` | withdraw your proposal |  once you have a proposal, while bidding is open |" in english(last_reply(harness, number))
+
+    # A new rule: only issuers may bid. One change, in the one table.
+    def issuers_bid(ctx, target, login, fresh):
+        return None if target.people.is_issuer(login, fresh) else Refusal("not_issuer", "issuers_only")
+
+    spec = replace(command_table.BY_NAME["bid"], may=issuers_bid)
+    monkeypatch.setitem(command_table.BY_NAME, "bid", spec)
+    monkeypatch.setattr(command_table, "TABLE", tuple(spec if s.name == "bid" else s for s in command_table.TABLE))
+
+    harness.comment(number, "bob", "/help")
+    assert "| `/bid AMOUNT` | `/soumission` | submit or replace your proposal (the rest of the comment) |  issuers only |" in english(last_reply(harness, number))
+    bid(harness, number, "bob", "9000")
+    assert "Only the opportunity's issuers" in last_reply(harness, number)
+    with Session(harness.engine) as session:
+        assert session.exec(select(Proposal)).all() == []

@@ -75,27 +75,21 @@ def test_receive_dry_run_prints_the_github_calls_and_makes_none(database, tmp_pa
     labeled["label"]["name"] = "opportunity"
     labeled["issue"]["body"] = form(deadline)
     labeled["installation"] = payload("issue_comment", "created.with-installation")["installation"]
-    comment = payload("issue_comment", "created.with-installation")
-    comment["comment"]["body"] = "/register"
-    comment["comment"]["user"]["login"] = comment["sender"]["login"] = "bidder-bob"
-
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as network:
         assert main(["receive", "issues", _write(tmp_path, "labeled.json", labeled), "--dry-run"]) == 0
         opened = capsys.readouterr().out
-        assert main(["receive", "issue_comment", _write(tmp_path, "comment.json", comment), "--dry-run"]) == 0
-        replied = capsys.readouterr().out
+        # A dry run leaves nothing behind (tests/test_receive.py compares the whole
+        # database): the same delivery again is handled again, the same way.
+        assert main(["receive", "issues", _write(tmp_path, "labeled.json", labeled), "--dry-run", "--delivery-id", "x"]) == 0
+        again = capsys.readouterr().out
+        assert main(["receive", "issues", _write(tmp_path, "labeled.json", labeled), "--dry-run", "--delivery-id", "x"]) == 0
+        assert capsys.readouterr().out == again
         assert network.calls.call_count == 0
     assert "POST /repos/Codertocat/Hello-World/issues/1/labels" in opened and "devex:open" in opened
     # Every write the delivery owes is printed, not only the first (the others are not left pending).
     assert "POST /repos/Codertocat/Hello-World/issues/1/comments" in opened and "## Opportunity:" in opened
-    assert "POST /repos/Codertocat/Hello-World/issues/1/comments" in replied
-    assert "@bidder-bob" in replied and "Registered" in replied
-    assert "## Opportunity:" not in replied  # printed once, with the delivery that owed it
-    assert "dry run: the GitHub calls above were not made" in replied
-    # The same delivery id again changes nothing.
-    assert main(["receive", "issue_comment", _write(tmp_path, "comment.json", comment), "--dry-run", "--delivery-id", "x"]) == 0
-    assert main(["receive", "issue_comment", _write(tmp_path, "comment.json", comment), "--dry-run", "--delivery-id", "x"]) == 0
-    assert "was received before" in capsys.readouterr().out
+    assert "dry run: the GitHub calls above were not made" in opened
+    assert "was received before" not in again and "devex:open" in again
 
 
 def test_receive_an_event_the_app_does_not_handle(database, tmp_path, capsys):

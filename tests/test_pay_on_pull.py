@@ -632,7 +632,7 @@ def test_the_same_merge_delivered_ten_times_at_once_to_two_workers_makes_one_pay
     for _ in range(10):
         assert harness.deliver(event, copy.deepcopy(data)).status_code == 202  # ten delivery ids
 
-    workers = [Worker(harness.engine, harness.settings, ROUTER, harness.github.call, clock=harness.clock, name=f"w{i}") for i in range(2)]
+    workers = [Worker(harness.engine, harness.settings, ROUTER, harness.github.call, clock=harness.clock, name=f"w{i}", configs=harness.runtime.worker.configs) for i in range(2)]
     handled = [0, 0]
     errors = []
 

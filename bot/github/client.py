@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +19,7 @@ from typing import Any, Callable, Optional
 from urllib.parse import quote
 
 import httpx
+import jwt
 from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
@@ -31,11 +33,36 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 class GitHubError(Exception):
     """A GitHub call that failed; `retryable` says whether later may work."""
 
-    def __init__(self, message: str, *, status: Optional[int], retryable: bool, retry_after: Optional[float] = None):
+    def __init__(
+        self, message: str, *, status: Optional[int], retryable: bool, retry_after: Optional[float] = None, authentication: bool = False
+    ):
         super().__init__(message)
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
+        # GitHub refused the app's own credentials (app id or private key): a lasting
+        # failure that only the operator can end; trying again soon cannot help.
+        self.authentication = authentication
+
+
+# What an operator reads when the app's credentials are refused (no secret in it).
+REFUSED_CREDENTIALS = "GitHub refused the app's credentials (GITHUB_APP_ID {app_id}): check the app id and its private key"
+UNUSABLE_KEY = "the private key of app {app_id} (GITHUB_APP_ID) cannot sign a token ({why}): check GITHUB_PRIVATE_KEY"
+# The request that turns the app's JWT into an installation token.
+TOKEN_REQUEST = re.compile(r"/app/installations/[^/]+/access_tokens$")
+
+
+def _credentials_problem(exc: Exception, app_id: str, as_app: bool) -> Optional[GitHubError]:
+    """A failure of the app's own credentials, or None for any other failure."""
+    # githubkit wraps what fails in its authentication flow (signing the JWT, the
+    # token request) in a plain RequestError.
+    inner = exc.exc if isinstance(exc, RequestError) and not isinstance(exc, (RequestFailed, RequestTimeout)) else exc
+    if isinstance(inner, jwt.PyJWTError):
+        return GitHubError(UNUSABLE_KEY.format(app_id=app_id, why=type(inner).__name__), status=None, retryable=False, authentication=True)
+    if isinstance(inner, RequestFailed) and inner.response.status_code == 401:
+        if as_app or TOKEN_REQUEST.search(inner.request.url.path):
+            return GitHubError(REFUSED_CREDENTIALS.format(app_id=app_id), status=401, retryable=False, authentication=True)
+    return None
 
 
 @dataclass(frozen=True)
@@ -54,6 +81,8 @@ def _says_secondary_limit(response: httpx.Response) -> bool:
 
 
 def _classify(exc: Exception) -> GitHubError:
+    if isinstance(exc, RequestError) and not isinstance(exc, (RequestFailed, RequestTimeout)) and isinstance(exc.exc, RequestError):
+        return _classify(exc.exc)  # a failure inside githubkit's authentication flow (the token request)
     if isinstance(exc, RateLimitExceeded):
         after = exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta) else None
         return GitHubError(f"rate limited ({exc.response.status_code})", status=exc.response.status_code, retryable=True, retry_after=after)
@@ -139,6 +168,7 @@ class GitHubApp:
             return client
 
     def as_app(self) -> GitHub:
+        """A client authenticated as the App itself (its JWT): for the App's own endpoints."""
         return GitHub(
             AppAuthStrategy(self.app_id, self._private_key),
             base_url=self.base_url,
@@ -160,18 +190,30 @@ class GitHubApp:
         try:
             response = self._client(installation_id).request(method, path.lstrip("/"), json=json, params=params)
         except Exception as exc:  # githubkit raises several families; classify them all
-            error = _classify(exc)
+            error = _credentials_problem(exc, self.app_id, as_app=False) or _classify(exc)
             if error.status == 401:
                 self.forget_token(installation_id)
             raise error from exc
-        raw = response.raw_response
-        data: Any = None
-        if raw.content:
-            try:
-                data = raw.json()
-            except ValueError:
-                data = raw.text
-        return Answer(status=raw.status_code, data=data, headers=dict(raw.headers))
+        return _answer(response)
+
+    def call_as_app(self, method: str, path: str, json: Any = None, params: Optional[dict] = None) -> Answer:
+        """One REST call as the app itself (its JWT), e.g. `GET /app/hook/deliveries`; raises GitHubError."""
+        try:
+            response = self.as_app().request(method, path.lstrip("/"), json=json, params=params)
+        except Exception as exc:
+            raise (_credentials_problem(exc, self.app_id, as_app=True) or _classify(exc)) from exc
+        return _answer(response)
+
+
+def _answer(response) -> Answer:
+    raw = response.raw_response
+    data: Any = None
+    if raw.content:
+        try:
+            data = raw.json()
+        except ValueError:
+            data = raw.text
+    return Answer(status=raw.status_code, data=data, headers=dict(raw.headers))
 
 
 class GitHubReader:

@@ -31,6 +31,9 @@ class Context:
     received_at: datetime
     log: logging.LoggerAdapter
     configs: Any = None  # bot.stages.configuration.ConfigStore
+    permissions: Any = None  # bot.stages.people.PermissionMemory
+    # GitHub sent it again because recovery asked (it had failed to deliver it).
+    recovered: bool = False
     queued: list[Write] = field(default_factory=list)
 
     def write(self, write: Write) -> None:

@@ -11,22 +11,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
-import time
 from datetime import datetime
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Union
 
 import anyio
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
-from bot.pipeline.delivery import delivery_from
+from bot.pipeline.delivery import PayloadError, delivery_from, read_payload
+from bot.pipeline.pacing import IntakeActivity
 from bot.pipeline.routing import Router
 from storage import inbox
 from storage.db import ping, try_again, urgent
@@ -50,27 +49,9 @@ def signature_ok(secret: bytes, body: bytes, header: Optional[str]) -> bool:
     return hmac.compare_digest(expected.encode(), header.strip().encode())
 
 
-class IntakeActivity:
-    """Whether intake is answering GitHub now: the worker and sender threads of the
-    same process (one interpreter, one GIL, and on SQLite one write lock) step back
-    while it is, so a burst is stored and answered first and worked on after."""
-
-    RECENT = 0.05  # seconds after the last request during which intake counts as busy
-
-    def __init__(self) -> None:
-        self.in_flight = 0  # changed on the event loop's thread only
-        self.last = 0.0
-
-    def begin(self) -> None:
-        self.in_flight += 1
-        self.last = time.monotonic()
-
-    def end(self) -> None:
-        self.in_flight -= 1
-        self.last = time.monotonic()
-
-    def busy(self) -> bool:
-        return self.in_flight > 0 or time.monotonic() - self.last < self.RECENT
+def _database_unreachable(exc: BaseException) -> bool:
+    """The database itself is away (not one delivery it refuses): a connection lost or refused."""
+    return isinstance(exc, DBAPIError) and (exc.connection_invalidated or (isinstance(exc, OperationalError) and not try_again(exc)))
 
 
 class IntakeWriter:
@@ -84,17 +65,25 @@ class IntakeWriter:
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._task: Optional[asyncio.Task] = None
 
-    def _store_batch(self, deliveries: list[NewDelivery]) -> list[bool]:
+    def _store_batch(self, deliveries: list[NewDelivery]) -> list[Union[bool, BaseException]]:
+        """Each delivery's answer: stored (True), a duplicate (False), or why it could not be."""
         try:
-            return self._store_together(deliveries)
-        except DBAPIError as exc:
-            if len(deliveries) == 1 or not try_again(exc):
-                raise
-        # Two web processes storing the same delivery ids in crossed order (GitHub
-        # redelivering while the first attempt is in flight) deadlock on the unique
-        # key, and PostgreSQL aborts one: that batch is stored one delivery per
-        # transaction, in the order received, which cannot deadlock.
-        log.warning("storing %d deliveries together met a deadlock; storing them one by one", len(deliveries))
+            return list(self._store_together(deliveries))
+        except Exception as exc:
+            if len(deliveries) == 1:
+                return [exc]
+            if _database_unreachable(exc):
+                return [exc] * len(deliveries)  # every one would fail the same way, one by one
+            if isinstance(exc, DBAPIError) and try_again(exc):
+                # Two web processes storing the same delivery ids in crossed order (GitHub
+                # redelivering while the first attempt is in flight) deadlock on the unique
+                # key, and PostgreSQL aborts one.
+                log.warning("storing %d deliveries together met a deadlock; storing them one by one", len(deliveries))
+            else:
+                # One delivery the database refuses must not sink the others stored with it.
+                log.warning("storing %d deliveries together failed (%s); storing them one by one", len(deliveries), type(exc).__name__)
+        # One delivery per transaction, in the order received: it cannot deadlock, and
+        # each gets its own answer.
         return [self._store_alone(d) for d in deliveries]
 
     def _store_together(self, deliveries: list[NewDelivery]) -> list[bool]:
@@ -103,13 +92,14 @@ class IntakeWriter:
             session.commit()
         return results
 
-    def _store_alone(self, delivery: NewDelivery) -> bool:
+    def _store_alone(self, delivery: NewDelivery) -> Union[bool, BaseException]:
         for attempt in range(1, STORE_ATTEMPTS + 1):
             try:
                 return self._store_together([delivery])[0]
-            except DBAPIError as exc:
-                if attempt == STORE_ATTEMPTS or not try_again(exc):
-                    raise
+            except Exception as exc:
+                if attempt == STORE_ATTEMPTS or not (isinstance(exc, DBAPIError) and try_again(exc)):
+                    log.error("could not store delivery %s (%s.%s): %s", delivery.delivery_id, delivery.event, delivery.action, type(exc).__name__)
+                    return exc
         raise AssertionError("unreachable")
 
     async def store(self, delivery: NewDelivery) -> bool:
@@ -130,18 +120,35 @@ class IntakeWriter:
             # A delivery id twice in one batch: the second is a duplicate.
             try:
                 results = await anyio.to_thread.run_sync(self._store_batch, [d for d, _ in batch])
-            except Exception as exc:  # the database is down: every waiter gets a 503
-                log.exception("could not store %d deliveries", len(batch))
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), stored in zip(batch, results):
-                if not future.done():
-                    future.set_result(stored)
+            except Exception as exc:  # pragma: no cover - _store_batch answers for each
+                results = [exc] * len(batch)
+            failed = [r for r in results if isinstance(r, BaseException)]
+            if failed and len(failed) == len(batch):
+                log.error("could not store %d deliveries: %s", len(batch), type(failed[0]).__name__)
+            for (_, future), result in zip(batch, results):
+                if future.done():
+                    continue
+                if isinstance(result, BaseException):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
 
 
-async def _read_body(request: Request) -> Optional[bytes]:
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, timeout: float) -> bytes:
+    """The body; raises _TooLarge over MAX_BODY (stops reading there), TimeoutError
+    when the client takes longer than `timeout` seconds to send it."""
+    with anyio.fail_after(timeout):
+        body = await _read_body_unbounded(request)
+    if body is None:
+        raise _TooLarge()
+    return body
+
+
+async def _read_body_unbounded(request: Request) -> Optional[bytes]:
     """The body, or None when it is over MAX_BODY (stops reading there)."""
     length = request.headers.get("content-length")
     if length is not None:
@@ -168,9 +175,8 @@ def create_app(
     lifespan=None,
     clock: Callable[[], datetime] = utcnow,
     activity: Optional[IntakeActivity] = None,
-    routes: Sequence[BaseRoute] = (),
+    body_timeout: float = 30.0,
 ) -> Starlette:
-    """The web process; `routes` are mounted after intake's (the public board, the desk...)."""
     writer = IntakeWriter(engine, clock)
     activity = activity or IntakeActivity()
 
@@ -182,9 +188,12 @@ def create_app(
             activity.end()
 
     async def receive(request: Request) -> Response:
-        body = await _read_body(request)
-        if body is None:
+        try:
+            body = await _read_body(request, body_timeout)
+        except _TooLarge:
             return JSONResponse({"error": "payload too large"}, status_code=413)
+        except TimeoutError:
+            return JSONResponse({"error": "the body took too long to arrive"}, status_code=408, headers={"connection": "close"})
         if not signature_ok(webhook_secret, body, request.headers.get("x-hub-signature-256")):
             return JSONResponse({"error": "bad signature"}, status_code=401)
         event = request.headers.get("x-github-event")
@@ -192,11 +201,9 @@ def create_app(
         if not event or not delivery_id:
             return JSONResponse({"error": "missing X-GitHub-Event or X-GitHub-Delivery"}, status_code=400)
         try:
-            # Strict UTF-8 (JSON's encoding): json.loads(bytes) would also read
-            # UTF-16, a BOM or encoded surrogates, which the stored text cannot hold.
-            payload = json.loads(body.decode("utf-8"))
-        except (ValueError, RecursionError):
-            return JSONResponse({"error": "body is not JSON"}, status_code=400)
+            payload = read_payload(body)
+        except PayloadError as problem:
+            return JSONResponse({"error": str(problem)}, status_code=400)
         if not isinstance(payload, dict):
             return JSONResponse({"error": "body is not a JSON object"}, status_code=400)
         action = payload.get("action") if isinstance(payload.get("action"), str) else None
@@ -204,6 +211,8 @@ def create_app(
             if not router.handles(event, action, payload):
                 return JSONResponse({"ignored": True}, status_code=200)
             delivery = delivery_from(delivery_id, event, action, payload, body)
+        except PayloadError as problem:
+            return JSONResponse({"error": str(problem)}, status_code=400)
         except (AttributeError, TypeError, KeyError):
             return JSONResponse({"error": f"body is not a {event} delivery"}, status_code=400)
         if delivery.installation_id is None and event not in NO_INSTALLATION_EVENTS:
@@ -220,6 +229,6 @@ def create_app(
         return JSONResponse({"database": "ok" if healthy else "unreachable"}, status_code=200 if healthy else 503)
 
     return Starlette(
-        routes=[Route("/webhooks", webhooks, methods=["POST"]), Route("/healthz", healthz, methods=["GET"]), *routes],
+        routes=[Route("/webhooks", webhooks, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])],
         lifespan=lifespan,
     )

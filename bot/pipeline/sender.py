@@ -31,6 +31,7 @@ from bot.github.requests import Prepared
 from bot.messages import marker
 from bot.settings import Settings
 from bot.pipeline.pacing import rest_while_intake_busy
+from bot.pipeline.retry import backoff
 from storage import outbox
 from storage.db import durable, redoable
 from storage.tables import GitHubWrite, utcnow
@@ -105,7 +106,7 @@ class Sender:
         self._work_engine = redoable(engine)
 
     def _backoff(self, attempts: int) -> float:
-        return min(self.settings.retry_cap, self.settings.retry_base * 2 ** min(max(0, attempts), 30))
+        return backoff(attempts, self.settings.retry_base, self.settings.retry_cap)
 
     def _prepare(self, session: Session, write: GitHubWrite, now: datetime) -> Prepared:
         body = json.loads(write.body) if write.body else None
@@ -223,7 +224,7 @@ class Sender:
         for call in calls:
             outcome = self._call_one(installation_id, call)
             outcomes.append(outcome)
-            if outcome.error is not None and outcome.error.retryable:
+            if outcome.error is not None and (outcome.error.retryable or outcome.error.authentication):
                 break  # what follows waits behind it: the installation's order holds
         return outcomes
 
@@ -280,6 +281,13 @@ class Sender:
         if error.status == 404 and write.method == "DELETE":
             # Already gone: what the write wanted is true.
             outbox.mark_sent(session, installation, write, {"status": 404}, now, touched=touched)
+            return
+        if error.authentication:
+            # The app's credentials were refused: kept, tried again after the longest
+            # wait (not refused for good: a fixed key must still send it).
+            wait = self.settings.retry_cap
+            outbox.mark_retry(session, installation, write, str(error), wait, touched=touched, now=now)
+            log.error("write %s not sent: %s; kept, tried again in %.0fs", write.id, error, wait, extra=_fields(installation, write, path))
             return
         if error.retryable:
             wait = error.retry_after if error.retry_after is not None else self._backoff(write.attempts)

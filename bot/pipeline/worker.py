@@ -17,19 +17,20 @@ import sys
 import threading
 import time
 from datetime import datetime, timedelta
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.stages.configuration import ConfigStore
 from bot.pipeline.context import Context
 from bot.github.client import GitHubError, GitHubReader
 from bot.logs import delivery_logger
 from bot.pipeline.routing import Router
 from bot.settings import Settings
 from bot.pipeline.pacing import rest_while_intake_busy
+from bot.pipeline.retry import backoff
 from storage import inbox
+from storage import recovery as recovery_store
 from storage.db import is_sqlite, redoable
 from storage.installations import installation_active, touch_installation
 from storage.tables import utcnow
@@ -47,14 +48,22 @@ SQLITE_BATCH = 16
 
 def _without_nul(value):
     """JSON may carry NUL (`\\u0000`) in a title or a comment; PostgreSQL text cannot hold it,
-    and the delivery would fail for ever there (a bid lost, a sealed comment left up)."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_nul(v) for v in value]
-    return value
+    and the delivery would fail for ever there (a bid lost, a sealed comment left up).
+    Without recursion: however deep the payload, this cannot fail."""
+    root = [value]
+    stack: list = [(root, 0)]
+    while stack:
+        container, key = stack.pop()
+        item = container[key]
+        if isinstance(item, str):
+            container[key] = item.replace("\x00", "")
+        elif isinstance(item, dict):
+            cleaned = {(k.replace("\x00", "") if isinstance(k, str) else k): v for k, v in item.items()}
+            container[key] = cleaned
+            stack.extend((cleaned, k) for k in cleaned)
+        elif isinstance(item, list):
+            stack.extend((item, i) for i in range(len(item)))
+    return root[0]
 
 
 class Worker:
@@ -68,6 +77,9 @@ class Worker:
         clock: Callable[[], datetime] = utcnow,
         name: str = "worker",
         yield_to: Optional[Callable[[], bool]] = None,
+        on_recovered: Optional[Callable[[Context], None]] = None,
+        configs: Any = None,
+        permissions: Any = None,
     ):
         self.engine = engine
         self.settings = settings
@@ -76,7 +88,12 @@ class Worker:
         self.clock = clock
         self.name = name
         self.yield_to = yield_to  # whether intake is busy (bot.pipeline.pacing)
-        self.configs = ConfigStore(ttl=settings.config_ttl, clock=clock)
+        # Called after the handlers of a delivery that recovery asked GitHub to redeliver.
+        self.on_recovered = on_recovered
+        # What handlers read the repositories' configuration with (the composition
+        # root passes bot.stages.configuration.ConfigStore; the pipeline knows no stage).
+        self.configs = configs
+        self.permissions = permissions  # bot.stages.people.PermissionMemory, shared by this worker's deliveries
         # Redone from the inbox after a power cut: commits need not wait for the disk.
         self._work_engine = redoable(engine)
         self.batch = SQLITE_BATCH if is_sqlite(engine) else 1
@@ -90,11 +107,12 @@ class Worker:
                 session.rollback()
                 return 0
             handled = 0
+            recovered = recovery_store.requested_among(session, [d.delivery_id for d in deliveries])
             for delivery in deliveries:
                 # Each delivery's handlers run in a savepoint of their own (`_handle`):
                 # one that fails is rolled back alone and retried later; the others'
                 # effects, writes and `done` marks commit together.
-                asked_github = self._handle(session, delivery, now)
+                asked_github = self._handle(session, delivery, now, recovered=delivery.delivery_id in recovered)
                 handled += 1
                 if asked_github:
                     # It waited on GitHub holding the transaction (on SQLite, the write
@@ -103,7 +121,7 @@ class Worker:
             session.commit()
             return handled
 
-    def _handle(self, session: Session, delivery, now: datetime) -> bool:
+    def _handle(self, session: Session, delivery, now: datetime, recovered: bool = False) -> bool:
         """Applies one delivery (or records its failure); True when GitHub was asked something."""
         adapter = delivery_logger(delivery.delivery_id, delivery.installation_id, delivery.repository)
         try:
@@ -144,11 +162,15 @@ class Worker:
             received_at=delivery.received_at,
             log=adapter,
             configs=self.configs,
+            permissions=self.permissions,
+            recovered=recovered,
         )
         try:
             with session.begin_nested():
                 for handler in handlers:
                     handler(ctx)
+                if recovered and self.on_recovered is not None:
+                    self.on_recovered(ctx)
         except Exception as exc:
             self._failed(session, delivery, exc, now, adapter)
             return bool(github and github.calls)
@@ -157,13 +179,23 @@ class Worker:
         return bool(github and github.calls)
 
     def _failed(self, session: Session, delivery, exc: Exception, now: datetime, adapter) -> None:
-        wait = min(self.settings.retry_cap, self.settings.retry_base * 2 ** min(delivery.attempts, 30))
+        wait = backoff(delivery.attempts, self.settings.retry_base, self.settings.retry_cap)
         # GitHub's own trouble (5xx, timeouts, rate limits, its token endpoint) passes: such a
         # delivery waits for GitHub however long it takes; only one that fails for its own
         # reasons is parked after max_delivery_attempts.
         waits_for_github = isinstance(exc, GitHubError) and exc.retryable
         if waits_for_github and exc.retry_after is not None:
             wait = max(wait, exc.retry_after)
+        if isinstance(exc, GitHubError) and exc.authentication:
+            # The app's credentials: only the operator can fix them. No traceback, no fast
+            # retries, and nothing parked: the delivery waits the longest interval, so it
+            # takes effect after the fix (and a restart) without anyone re-queueing it.
+            wait = self.settings.retry_cap
+            adapter.error("delivery %s.%s not handled: %s; kept, tried again in %.0fs", delivery.event, delivery.action, exc, wait)
+            inbox.mark_failed_attempt(
+                session, delivery, f"{type(exc).__name__}: {exc}", retry_in=timedelta(seconds=wait), max_attempts=sys.maxsize, now=now
+            )
+            return
         adapter.exception("delivery %s.%s failed (attempt %d)", delivery.event, delivery.action, delivery.attempts + 1)
         inbox.mark_failed_attempt(
             session,

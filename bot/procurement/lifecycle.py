@@ -46,3 +46,10 @@ def can_edit_terms(state: State, live_proposals: int) -> bool:
 
 def accepts_bids(state: State) -> bool:
     return state == State.OPEN
+
+
+def takes_late_arrival(state: State) -> bool:
+    """A bid written before the deadline that reaches the bot after bidding closed
+    (GitHub delivered it late) still joins while the proposals are being evaluated,
+    before any award is recommended."""
+    return state == State.EVALUATION

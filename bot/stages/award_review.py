@@ -26,6 +26,8 @@ from sqlmodel import Session
 from bot.github.requests import FollowUp, Prepared, Rendered
 from bot.pipeline.context import Context
 from bot.messages import fit, render, render_one
+from bot.procurement.config import ConfigError
+from bot.stages import configuration
 from bot.stages.effects import summary_write
 from bot.stages.pages import SEPARATOR, page_write, paginate
 from bot.procurement.lifecycle import AWARD_REVIEW_LABEL
@@ -104,8 +106,6 @@ def blocks(session: Session, award: Award) -> list[str]:
 
 
 def head(session: Session, award: Award, pages: int) -> str:
-    from bot.stages.summary import repository_config
-
     opportunity, rows, events, recommended = _facts(session, award)
     detail = json.loads(recommended.detail) if recommended else {}
     mine = next((s for s in rows if s.proposal.id == award.proposal_id), None)
@@ -114,7 +114,11 @@ def head(session: Session, award: Award, pages: int) -> str:
     shares = split_contract(opportunity.value, award.amount, [m.amount for m in milestones]) if milestones else []
     bidders = {s.bidder.lower() for s in rows}
     scorers = sorted({score.evaluator for s in rows for score in s.history}, key=str.lower)
-    config = repository_config(session, opportunity.repository)
+    try:
+        config = configuration.cached(session, opportunity.repository)
+        officers = (config.contract_officer_logins, config.contract_officer_teams)
+    except ConfigError:  # the file is invalid now: nobody is mentioned rather than the wrong people
+        officers = ([], [])
     return render(
         "review_issue",
         mark=f"review:{award.id}",
@@ -133,8 +137,8 @@ def head(session: Session, award: Award, pages: int) -> str:
         scorers=scorers,
         scorer_bidders=[name for name in scorers if name.lower() in bidders],
         recommender_bids=award.recommended_by.lower() in bidders,
-        officer_logins=config.contract_officer_logins,
-        officer_teams=config.contract_officer_teams,
+        officer_logins=officers[0],
+        officer_teams=officers[1],
         pages=pages,
     )
 

@@ -11,13 +11,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Optional
 
-from bot.github import requests as gw
 from bot.stages.effects import audit, bidders_of, post, refresh_summary, set_state
 from bot.stages.opportunities import cancel as cancel_opportunity
 from bot.stages.outcomes import Outcome, Refusal, done, refuse
 from bot.procurement import receipts
 from bot.procurement.dates import DateError, parse_deadline
-from bot.procurement.lifecycle import State, accepts_bids, can_cancel, can_extend
+from bot.procurement.lifecycle import State, accepts_bids, can_cancel, can_extend, takes_late_arrival
+from bot.stages.late_proposals import joined_evaluation
 from bot.stages.target import Target
 from bot.messages import render
 from storage import procurement as store
@@ -67,8 +67,12 @@ def may_bid(ctx, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
         return Refusal("cancelled", "when_open")
     if state == State.NEEDS_CHANGES:
         return Refusal("not_open_yet", "when_open")
-    if not accepts_bids(state) or (opportunity.deadline is not None and ctx.written_at >= opportunity.deadline):
+    if opportunity.deadline is not None and ctx.written_at >= opportunity.deadline:
         return Refusal("deadline_passed", "when_open", {"deadline": opportunity.deadline, "timezone": opportunity.timezone})
+    if not accepts_bids(state) and not takes_late_arrival(state):
+        # Written on time, but GitHub delivered it only after an award was recommended.
+        params = {"deadline": opportunity.deadline, "timezone": opportunity.timezone, "at": ctx.written_at}
+        return Refusal("arrived_after_award", "when_open", params)
     registration = store.registration(ctx.session, login)
     if registration is None:
         return Refusal("not_registered", "register_first")
@@ -115,6 +119,7 @@ class Recorded:
     sha256: str
     version: int
     replaced: bool
+    late: bool  # written on time, applied after bidding closed: it joined the evaluation
 
 
 def bid(ctx, target: Target, cmd, comment: dict) -> Outcome:
@@ -138,6 +143,7 @@ def bid(ctx, target: Target, cmd, comment: dict) -> Outcome:
         amount=None if sealed else amount,
         deadline=opportunity.deadline,
         timezone=opportunity.timezone,
+        late=recorded.late,
         desk_base=ctx.settings.desk_base,
         opportunity_ref=f"{opportunity.repository}%23{opportunity.issue_number}",
     )
@@ -183,8 +189,12 @@ def record_bid(
     proposal.sha256 = digest
     ctx.session.add(proposal)
     audit(ctx, opportunity, "bid_recorded", url=url, who=login, receipt=number, sha256=digest, version=version)
+    late = not accepts_bids(State(opportunity.state))
+    if late:
+        # Bidding closed meanwhile: the proposal joins the evaluation, and its evaluators are told.
+        joined_evaluation(ctx, opportunity, proposal, version, at)
     refresh_summary(ctx, opportunity)
-    return Recorded(number, at, digest, version, replaced)
+    return Recorded(number, at, digest, version, replaced, late)
 
 
 def may_withdraw(ctx, target: Target, login: str, fresh: bool) -> Optional[Refusal]:

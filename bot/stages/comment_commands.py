@@ -17,7 +17,7 @@ from bot.messages import render
 from bot.stages.effects import audit, load_config
 from bot.stages.command_table import BY_NAME, EVALUATION, OPPORTUNITY, REVIEW, parse_commands
 from bot.stages.outcomes import Outcome, refuse, refused
-from bot.stages.people import People
+from bot.stages.people import people_of
 from bot.stages.target import Target
 from storage import procurement as store
 
@@ -73,7 +73,7 @@ def comment_created(ctx: Context) -> None:
     except ConfigError as error:
         ctx.write(gw.comment(ctx.installation_id, ctx.repository, issue["number"], render("config_invalid", problems=error.problems, author=author, command=True)))
         return
-    target = Target(kind, opportunity, config, People(ctx.github, opportunity.repository, config), award)
+    target = Target(kind, opportunity, config, people_of(ctx, opportunity.repository, config), award)
     target.people.note_association(author, comment.get("author_association"))
     outcomes = []
     for cmd in commands:

@@ -19,7 +19,7 @@ from bot.pipeline.context import Context
 from bot.procurement.config import ConfigError
 from bot.stages import bidding
 from bot.stages.effects import audit, load_config, post
-from bot.stages.people import People
+from bot.stages.people import people_of
 from bot.stages.target import Target
 from storage import desk as store
 from storage import procurement
@@ -58,7 +58,7 @@ def _apply(ctx: Context, row, payload: dict) -> tuple[str, bool, dict]:
         config = load_config(ctx, opportunity.repository)
     except ConfigError:
         return "config_invalid", True, {}
-    target = Target("opportunity", opportunity, config, People(ctx.github, opportunity.repository, config))
+    target = Target("opportunity", opportunity, config, people_of(ctx, opportunity.repository, config))
     login = row.login
     if row.kind == "register":
         refusal = bidding.may_register(ctx, target, login, True)

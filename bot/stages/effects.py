@@ -8,11 +8,13 @@ queue what GitHub must show (writes in the outbox). Nothing here decides.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from typing import Any, Optional
 
 from sqlmodel import Session
 
+from bot import alerts
 from bot.github import requests as gw
 from bot.github.requests import FollowUp, Prepared, Rendered
 from bot.pipeline.context import Context
@@ -21,6 +23,8 @@ from bot.procurement.lifecycle import State
 from bot.stages.summary import summary_body
 from storage import procurement as store
 from storage.tables import GitHubWrite, Opportunity
+
+log = logging.getLogger(__name__)
 
 
 def load_config(ctx: Context, repository: Optional[str] = None) -> RepoConfig:
@@ -74,6 +78,8 @@ def set_state(ctx: Context, opportunity: Opportunity, new: State, **detail: Any)
         ctx.write(gw.remove_label(opportunity.installation_id, opportunity.repository, opportunity.issue_number, State(old).label))
     ctx.write(gw.add_labels(opportunity.installation_id, opportunity.repository, opportunity.issue_number, [new.label]))
     audit(ctx, opportunity, "state_changed", **{"from": old, "to": new.value}, **detail)
+    if new == State.OPEN:  # opened, or reopened by /extend: email alerts owed, in this transaction
+        alerts.opportunity_opened(ctx.session, opportunity, ctx.now, private=(ctx.payload.get("repository") or {}).get("private"))
 
 
 def issuers_of(opportunity: Opportunity, config: RepoConfig) -> list[str]:
@@ -116,7 +122,13 @@ def prepare_summary(session: Session, write: GitHubWrite, body: dict, now: datet
     opportunity = store.opportunity(session, body["opportunity_id"])
     if opportunity is None:
         return Prepared(skip=True)
-    text = summary_body(session, opportunity, now, desk_base=body.get("desk_base"))
+    try:
+        text = summary_body(session, opportunity, now, desk_base=body.get("desk_base"))
+    except ConfigError:
+        # Never rendered from defaults in the file's place: the summary waits for
+        # the file to be fixed (the next event refreshes it; the issue was told).
+        log.warning("summary of opportunity %s not refreshed: .github/devex.yml of %s is invalid", opportunity.id, opportunity.repository)
+        return Prepared(skip=True)
     if opportunity.summary_comment_id:
         return Prepared("PATCH", f"/repos/{opportunity.repository}/issues/comments/{opportunity.summary_comment_id}", {"body": text})
     write.then = json.dumps(remember_summary.then(opportunity_id=opportunity.id))

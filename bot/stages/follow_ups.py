@@ -5,7 +5,7 @@ Importing the stages registers them (`bot.github.requests.Rendered` and
 """
 
 from bot.github.requests import FollowUp, Rendered
-from bot.stages import award_review, effects, evaluation_issue, payments  # noqa: F401  (they register)
+from bot.stages import award_review, effects, evaluation_issue, late_proposals, payments  # noqa: F401  (they register)
 
 PREPARERS = Rendered.registry
 FOLLOWS = FollowUp.registry

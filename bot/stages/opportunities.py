@@ -7,10 +7,7 @@ GitHub writes.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Optional
 
-from sqlmodel import Session
 
 from bot.github import requests as gw
 from bot.messages import render
@@ -33,7 +30,7 @@ from bot.stages.effects import (
     review_repository_private,
     set_state,
 )
-from bot.stages.people import People
+from bot.stages.people import people_of
 from storage import procurement as store
 from storage.tables import Opportunity
 
@@ -90,7 +87,7 @@ def validate(ctx: Context, *, labelled: bool, quiet: bool = False) -> None:
         ctx.write(gw.comment(ctx.installation_id, ctx.repository, number, render("config_invalid", problems=error.problems, author=actor(ctx))))
         audit(ctx, opportunity, "config_invalid", problems=error.problems)
         return
-    if opportunity is None and not People(ctx.github, ctx.repository, config).is_issuer(actor(ctx)):
+    if opportunity is None and not people_of(ctx, ctx.repository, config).is_issuer(actor(ctx)):
         # Only an issuer publishes: anyone may open an issue from the form, and the
         # form adds the label by itself.
         audit(ctx, None, "publish_refused", issue=number)
@@ -164,6 +161,13 @@ def validate(ctx: Context, *, labelled: bool, quiet: bool = False) -> None:
 
 
 # ---------------------------------------------------------------- closing and cancelling
+
+
+def deadline_passed(ctx: Context, opportunity_id: int) -> None:
+    """The scheduler's internal delivery: the deadline of this opportunity passed."""
+    opportunity = store.opportunity(ctx.session, opportunity_id)
+    if opportunity is not None:
+        close_bidding(ctx, opportunity)
 
 
 def close_bidding(ctx: Context, opportunity: Opportunity) -> None:

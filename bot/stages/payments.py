@@ -24,7 +24,6 @@ from typing import Optional
 
 from sqlmodel import Session
 
-from bot.github import requests as gw
 from bot.github.timestamps import parse_timestamp
 from bot.github.requests import FollowUp, Prepared, Rendered
 from bot.procurement.config import ConfigError, RepoConfig

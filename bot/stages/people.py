@@ -8,21 +8,37 @@ and the award review checks every conflict again before anyone approves.
 from __future__ import annotations
 
 import threading
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
+
+from cachetools import TTLCache
 
 from bot.procurement.config import RepoConfig
 from bot.github.client import GitHubReader
 from bot.procurement import roles
 
-# A bidder's permission, for the conflict check only: (repository, login) -> (permission, at)
-_BIDDER_PERMISSIONS: dict[tuple[str, str], tuple[str, float]] = {}
-_LOCK = threading.Lock()
 BIDDER_PERMISSION_TTL = 300.0
 # `author_association` values of someone who is not a collaborator of the repository
 # (OWNER, MEMBER and COLLABORATOR may have write access; these cannot).
 NOT_COLLABORATORS = frozenset({"NONE", "CONTRIBUTOR", "FIRST_TIMER", "FIRST_TIME_CONTRIBUTOR", "MANNEQUIN"})
+
+
+class PermissionMemory:
+    """Permissions read in the last `BIDDER_PERMISSION_TTL` seconds, for the conflict
+    check of a bid only: (repository, login) -> permission. One per worker (the
+    composition root makes it), shared by its threads."""
+
+    def __init__(self, ttl: float = BIDDER_PERMISSION_TTL, size: int = 10_000):
+        self._cache: TTLCache = TTLCache(maxsize=size, ttl=ttl)
+        self._lock = threading.Lock()
+
+    def get(self, repository: str, login: str) -> Optional[str]:
+        with self._lock:
+            return self._cache.get((repository, login))
+
+    def put(self, repository: str, login: str, permission: str) -> None:
+        with self._lock:
+            self._cache[(repository, login)] = permission
 
 
 @dataclass
@@ -30,6 +46,8 @@ class People:
     github: Optional[GitHubReader]
     repository: str
     config: RepoConfig
+    # No memory (a fresh one): every read asks GitHub, as privileged commands must.
+    memory: PermissionMemory = field(default_factory=PermissionMemory)
 
     def __post_init__(self) -> None:
         self._permissions: dict[str, str] = {}
@@ -51,14 +69,12 @@ class People:
         if not fresh and key in self._outsiders:
             return "none"
         if not fresh:
-            with _LOCK:
-                cached = _BIDDER_PERMISSIONS.get((self.repository, key))
-            if cached and time.monotonic() - cached[1] < BIDDER_PERMISSION_TTL:
-                return cached[0]
+            cached = self.memory.get(self.repository, key)
+            if cached is not None:
+                return cached
         permission = self.github.permission(self.repository, login)
         self._permissions[key] = permission
-        with _LOCK:
-            _BIDDER_PERMISSIONS[(self.repository, key)] = (permission, time.monotonic())
+        self.memory.put(self.repository, key, permission)
         return permission
 
     def in_officer_team(self, login: str) -> bool:
@@ -127,6 +143,6 @@ class People:
         )
 
 
-def forget_cached_permissions() -> None:
-    with _LOCK:
-        _BIDDER_PERMISSIONS.clear()
+def people_of(ctx, repository: str, config: RepoConfig) -> People:
+    """The people of one delivery, with the worker's memory of recent permissions."""
+    return People(ctx.github, repository, config, ctx.permissions or PermissionMemory())

@@ -9,6 +9,7 @@ from typing import Optional
 from sqlmodel import Session
 
 from bot.messages import render
+from bot.stages import configuration
 from storage import procurement as store
 from storage.tables import Opportunity
 
@@ -21,6 +22,7 @@ def time_left(deadline: Optional[datetime], now: datetime) -> Optional[dict]:
 
 
 def summary_body(session: Session, opportunity: Opportunity, now: datetime, desk_base: Optional[str] = None) -> str:
+    """The summary's text; raises ConfigError while the repository's configuration is invalid."""
     proposals = store.proposals(session, opportunity.id, live_only=True)
     scored = {s.proposal_id for s in store.scores_for(session, opportunity.id)}
     payments = {p.milestone_id: p for p in store.payments(session, opportunity.id)}
@@ -29,7 +31,7 @@ def summary_body(session: Session, opportunity: Opportunity, now: datetime, desk
         for m in store.milestones(session, opportunity.id)
     ]
     award = store.approved_award(session, opportunity.id) or store.pending_award(session, opportunity.id)
-    config = repository_config(session, opportunity.repository)
+    config = configuration.cached(session, opportunity.repository)  # raises ConfigError: no silent defaults
     registration_terms = (config.terms_url, config.terms_version)
     return render(
         "summary",
@@ -47,18 +49,6 @@ def summary_body(session: Session, opportunity: Opportunity, now: datetime, desk
         terms_version=registration_terms[1],
         desk_base=desk_base,
     )
-
-
-def repository_config(session: Session, repository: str):
-    """The configuration last read for a repository (defaults if unreadable now)."""
-    from bot.procurement.config import ConfigError, RepoConfig, parse_config
-    from storage import configs
-
-    row = configs.cached(session, repository)
-    try:
-        return parse_config(row.text if row else None)
-    except ConfigError:
-        return RepoConfig()
 
 
 def _payment_view(payment, now: datetime):

@@ -30,6 +30,20 @@ MALFORMED = object()
 class Routes:
     """The transports, the dispatch and the table of endpoints."""
 
+    def add_routes(self, table) -> None:
+        """More endpoints: (method, path regex, "jwt" or "token", handler). A handler
+        takes (api_url, query, body, **path_params) and returns (status, body, headers)."""
+
+        def plain(handler: Callable) -> Callable[..., Reply]:
+            def route(context: Context, **params: str) -> Reply:
+                status, body, headers = handler(context.api, context.query, context.body, **params)
+                return Reply(status, body, dict(headers or {}))
+
+            return route
+
+        with self.lock:
+            self._routes.extend((m, re.compile(p), auth, plain(h)) for m, p, auth, h in table)
+
     def respx_handler(self, request: httpx.Request) -> httpx.Response:
         """A respx side effect (and MockTransport handler) answering from this simulator."""
         body = request.read()

@@ -1,15 +1,15 @@
 """The bidder's desk: forms sent from the desk and their outcomes.
 
-Revision ID: 0004_desk
-Revises: 0003
+Revision ID: 0006_desk
+Revises: 0005_alerts
 """
 import sqlalchemy as sa
 from alembic import op
 
-from storage.tables import UTCDateTime
+from storage.columns import UTCDateTime
 
-revision = "0004_desk"
-down_revision = "0003"
+revision = "0006_desk"
+down_revision = "0005_alerts"
 branch_labels = None
 depends_on = None
 
