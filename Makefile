@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench install browser clean
+.PHONY: demo test test-slow bench install browser screenshots clean
 
 # The browser tests (board and desk): Debian's Chromium and its driver, and axe-core from npm.
 AXE_VERSION := 4.14.1
@@ -31,6 +31,9 @@ browser: $(AXE)
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -m "not slow"
+
+screenshots: $(STAMP) browser
+	$(BIN)/python -m tests.board_screenshots
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow; status=$$?; [ $$status -eq 5 ] && echo "no slow tests" && exit 0; exit $$status

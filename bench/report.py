@@ -73,6 +73,11 @@ def verdicts(results: dict) -> list[tuple[str, str, Optional[bool]]]:
     scale = results.get("scale") or {}
     if scale.get("bid_ratio"):
         out.append(("bid at 200,000 versions within 2x of empty", f"{scale['bid_ratio']:.2f}x ({scale['full']['bid']['median_ms']} vs {scale['empty']['bid']['median_ms']} ms)", scale["bid_ratio"] <= 2))
+    board = results.get("board") or {}
+    for database, figures in (board.get("databases") or {}).items():
+        for page in ("list", "filtered list", "feed"):
+            t = figures["pages"][page]
+            out.append((f"board {page} at {board['opportunities']:,} opportunities < 50 ms median ({database})", f"{t['median_ms']:.1f} ms (p90 {t['p90_ms']:.1f})", t["median_ms"] < 50))
     return out
 
 
@@ -130,9 +135,18 @@ def render(results: dict) -> str:
                 f"({render_ms.get('characters')} characters)."
             )
 
+    board = results.get("board")
+    if board:
+        parts.append(f"\nPublic board: {board['opportunities']:,} listed opportunities, one request at a time, ms")
+        rows = []
+        for database, figures in board["databases"].items():
+            for page, t in figures["pages"].items():
+                rows.append([database, page, _f(t["median_ms"], "{:.1f}"), _f(t["p90_ms"], "{:.1f}"), _f(t["max_ms"], "{:.1f}"), _f(t["bytes"], "{:,}")])
+        parts.append(_table(["database", "page", "median", "p90", "max", "bytes"], rows))
+
     checks = verdicts(results)
     if checks:
-        parts.append("\nTargets (issue 7)")
+        parts.append("\nTargets (issues 7 and 14)")
         parts.append(_table(["target", "measured", "met"], [[t, m, "yes" if ok else "NO"] for t, m, ok in checks]))
     if results.get("notes"):
         parts.append("\nNotes: " + "; ".join(results["notes"]))

@@ -1,6 +1,6 @@
 """`make bench`: runs every section, writes bench/results.json, prints the table.
 
-`python -m bench [--only intake,endtoend,economy,scale] [--quick] [--out FILE]`.
+`python -m bench [--only intake,endtoend,economy,scale,board] [--quick] [--out FILE]`.
 Every server it starts listens on 127.0.0.1 and is stopped at the end, and
 every PostgreSQL database it creates (devex_bench_*) is dropped.
 """
@@ -22,7 +22,7 @@ from bench.machine import describe
 from bench.procs import ROOT, Processes
 from bench.report import render
 
-SECTIONS = ("intake", "endtoend", "economy", "scale")
+SECTIONS = ("intake", "endtoend", "economy", "scale", "board")
 
 
 def main(argv=None) -> int:
@@ -37,12 +37,13 @@ def main(argv=None) -> int:
     if unknown:
         p.error(f"unknown section(s): {', '.join(unknown)}")
 
+    from bench.board import run_board
     from bench.economy import run_economy
     from bench.endtoend import run_endtoend
     from bench.intake import run_intake
     from bench.scale import run_scale
 
-    runners = {"intake": run_intake, "endtoend": run_endtoend, "economy": run_economy, "scale": run_scale}
+    runners = {"intake": run_intake, "endtoend": run_endtoend, "economy": run_economy, "scale": run_scale, "board": run_board}
     work = Path(tempfile.mkdtemp(prefix="devex-bench-"))
     results: dict = {"machine": describe(), "quick": args.quick}
     failed = False

@@ -1,4 +1,4 @@
-"""`devex-bot`: serve, worker, migrate, receive, recover, demo, export."""
+"""`devex-bot`: serve, worker, migrate, receive, recover, demo, export, board."""
 
 from __future__ import annotations
 
@@ -153,20 +153,38 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
-    from bot.stages.exports import COLUMNS, EXPORTS, write
+    from bot.procurement.config import ConfigError
+    from bot.stages.exports import COLUMNS, export, write
     from storage.db import make_engine
 
     settings = _settings()
     engine = make_engine(settings.database_url)
     _check_schema(engine)
-    with Session(engine) as session:
-        rows = EXPORTS[args.what](session)
+    try:
+        with Session(engine) as session:
+            rows = export(session, args.what, args.year)
+    except ConfigError as error:
+        keys = ", ".join(key for key, *_ in error.problems)
+        raise SystemExit(f"devex-bot export {args.what}: a repository's .github/devex.yml is invalid ({keys}); fix it and export again")
     out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
     try:
         write(rows, args.format, out, COLUMNS[args.what])
     finally:
         if args.output:
             out.close()
+    return 0
+
+
+def cmd_board(args: argparse.Namespace) -> int:
+    from bot.web.export import export
+    from storage.db import make_engine
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    _check_schema(engine)
+    out = Path(args.out)
+    written = export(engine, out, base_url=args.base_url or settings.public_url)
+    print(f"board written to {out.resolve()} ({written} files): open {out.resolve() / 'index.html'}")
     return 0
 
 
@@ -203,10 +221,16 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     export = sub.add_parser("export", help="records for contract officers and finance")
-    export.add_argument("what", choices=["awards", "payments", "proposals"])
+    export.add_argument("what", choices=["awards", "payments", "proposals", "disclosure"])
+    export.add_argument("--year", type=int, default=None, help="only that calendar year (disclosure: the year each contract was entered into)")
     export.add_argument("--format", choices=["csv", "json"], default="csv")
     export.add_argument("--output", default=None, help="a file (default: standard output)")
     export.set_defaults(func=cmd_export)
+
+    board = sub.add_parser("board", help="writes the public board (pages, feeds, JSON) as static files")
+    board.add_argument("--out", required=True, help="the folder to write into")
+    board.add_argument("--base-url", default=None, help="where the folder will be published, for links in feeds (default DEVEX_PUBLIC_URL)")
+    board.set_defaults(func=cmd_board)
     return p
 
 

@@ -22,6 +22,7 @@ from bot.stages.recovered import audit_recovered
 from bot.pipeline.recovery import Recovery
 from bot.pipeline.scheduler import Scheduler
 from bot.pipeline.sender import Sender
+from bot.web.board import routes as board_routes
 from bot.settings import Settings
 from bot.web.alerts import routes as alert_routes
 from bot.pipeline.worker import Worker
@@ -81,6 +82,7 @@ class Runtime:
             clock=self.clock,
             activity=self.activity,
             body_timeout=self.settings.http_body_timeout,
+            routes=board_routes(self.engine, self.settings),
         )
         app.router.routes.extend(alert_routes(self.engine, self.settings, self.clock))
         app.router.routes.extend(desk_routes(self.engine, self.settings, self.clock, self.web_client))

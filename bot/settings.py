@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     database_url: str = Field(default=DEFAULT_DATABASE_URL, alias="DATABASE_URL")
     host: str = Field(default="0.0.0.0", alias="HOST")
     port: int = Field(default=3000, alias="PORT")
+    # Where the board is reached from outside, for absolute links in feeds and JSON.
+    public_url: Optional[str] = Field(default=None, alias="DEVEX_PUBLIC_URL")
     # The bidder's desk: the App's user authorization (OAuth web flow); off without them
     # (and without DEVEX_SECRET_KEY, which signs its sessions and cross-site tokens).
     github_client_id: Optional[str] = Field(default=None, alias="GITHUB_CLIENT_ID")

@@ -6,7 +6,7 @@ from typing import Callable
 
 from bot.procurement.lifecycle import AWARD_REVIEW_LABEL, EVALUATION_LABEL
 from demo.github import BOT_LOGIN
-from demo.scene import REPO, Procurement
+from demo.scene import FINANCE_CONFIG, REPO, Procurement
 
 
 def _bot_issue(p: Procurement, label: str) -> int:
@@ -21,7 +21,7 @@ def evaluate_and_award(p: Procurement, number: int, say: Callable[[str], None]) 
     say(f"   The bot opened the evaluation issue #{evaluation}: every live proposal in full, with its receipt's SHA-256.")
 
     say("\n4. The evaluators score, on the evaluation issue (a second evaluator is listed in .github/devex.yml).")
-    p.sim.repositories[REPO]["files"][".github/devex.yml"] = "evaluators: [eval-emma]\n"
+    p.sim.repositories[REPO]["files"][".github/devex.yml"] = FINANCE_CONFIG + "evaluators: [eval-emma]\n"
     p.comment(evaluation, "pm-priya", "/score @dev-dana 88 thorough audit, realistic plan\n/score @studio-sam 75 good, less detail on testing\n/score @freelance-fatima 70 sound plan, few references")
     p.comment(evaluation, "eval-emma", "/note @dev-dana 84\n/note @studio-sam 80 équipe bilingue")
     p.comment(evaluation, "studio-sam", "/score @studio-sam 100")

@@ -31,9 +31,15 @@ def pay_on_pull(p: Procurement, number: int, say: Callable[[str], None]) -> None
     )
     design = _newest(p)
 
-    say("\n8. A maintainer merges it: milestone 1 is accepted and its payment recorded, due in 30 days.")
+    say("\n8. A maintainer merges it: milestone 1 is accepted and its payment recorded, awaiting certification.")
     p.wait_until(datetime(2026, 11, 24, 16, 0, tzinfo=timezone.utc))
     p.act(f"@pm-priya merges #{design}", sim.human_merge_pull_request(REPO, design, "pm-priya"))
+    p.comment(number, "finance-fatima", "/paid 1 EFT-2026-118342")
+    say("   (refused: no one has certified the work yet, FAA section 34)")
+    p.comment(number, "dev-dana", "/certify 1")
+    say("   (refused: the contractor does not certify her own work)")
+    p.comment(number, "pm-priya", "/certify 1")
+    say("   The technical authority certifies it: payment 1 is payable, due 30 days from now.")
 
     say("\n9. The second pull request earns the last milestone: the opportunity is completed.")
     p.act(
@@ -45,12 +51,13 @@ def pay_on_pull(p: Procurement, number: int, say: Callable[[str], None]) -> None
     build = _newest(p)
     p.wait_until(datetime(2026, 12, 1, 15, 30, tzinfo=timezone.utc))
     p.act(f"@pm-priya merges #{build}", sim.human_merge_pull_request(REPO, build, "pm-priya"))
+    p.comment(number, "eval-emma", "/certifier 2")
 
-    say("\n10. Finance pays the first payment; a contract officer records it.")
+    say("\n10. Finance pays the first payment; a finance officer records it.")
     p.wait_until(datetime(2026, 12, 18, 14, 0, tzinfo=timezone.utc))
     p.comment(number, "pm-priya", "/paid 1 EFT-2026-118342")
-    say("   (refused: only contract officers record payments)")
-    p.comment(number, "officer-olivier", "/paid 1 EFT-2026-118342")
+    say("   (refused: only contract officers and finance officers record payments)")
+    p.comment(number, "finance-fatima", "/paid 1 EFT-2026-118342")
 
     say("\n11. The second payment passes its due date unpaid: the scheduler says so once, on the opportunity.")
     p.wait_until(datetime(2027, 1, 4, 15, 0, tzinfo=timezone.utc))

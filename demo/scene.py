@@ -40,6 +40,14 @@ PUBLIC_URL = "https://devex.demo"
 DESK_CLIENT_ID = "Iv23liDemoDesk0001"
 DESK_CLIENT_SECRET = "demo-desk-client-secret"
 
+# The department turns on both controls of the Financial Administration Act:
+# funds committed before posting (s. 32) and work certified before payment (s. 34).
+FINANCE_CONFIG = (
+    "finance:\n  commitment_required: true\n  certification_required: true\n"
+    "finance_officers: [finance-fatima]\n"
+    "disclosure:\n  owner_org: esdc-edsc\n  economic_object_code: '0491'\n"
+)
+
 
 class Clock:
     def __init__(self, start: datetime):

@@ -3,7 +3,8 @@
 The chapters play in order on one stage (`demo.scene`): the opportunity and
 its bids (`demo.bidding`), evaluation and the award (`demo.award`), pay on
 pull and the payments (`demo.payments`). At the end it prints each issue
-thread as GitHub would show it and writes the exports.
+thread as GitHub would show it, writes the exports and writes the public board
+as static files.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Callable
 from sqlmodel import Session
 
 from bot.stages.exports import COLUMNS, EXPORTS, write
+from bot.web.export import export
 from demo.award import evaluate_and_award
 from demo.bidding import post_and_bid
 from demo.desk import read_debrief
@@ -45,5 +47,9 @@ def run_demo(database: Path, out: Path, say: Callable[[str], None] = print) -> i
                 with open(path, "w", newline="", encoding="utf-8") as handle:
                     write(rows, fmt, handle, COLUMNS[name])
             say(f"wrote {out / name}.csv and .json ({len(rows)} rows)")
+    # The public board, as a department would publish it on its own site.
+    board = out / "board"
+    files = export(p.engine, board, base_url=None)
+    say(f"wrote the public board to {board} ({files} files): open {board / 'index.html'} in a browser")
     say(f"\nThe database is {database}; GitHub received {len(sim.requests)} requests ({sum(sim.token_requests.values())} token request).")
     return 0

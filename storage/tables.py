@@ -65,8 +65,18 @@ class Opportunity(SQLModel, table=True):
     overdue_checked_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
     created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
+    # The public board (storage/board.py): whether the issue's repository is private
+    # (the webhook's `repository.private`; unknown counts as private), whether its
+    # `.github/devex.yml` keeps it on the board (`board`), and when it first opened.
+    repository_private: Optional[bool] = Field(default=None)
+    on_board: bool = Field(default=True, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.true()))
+    opened_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
 
-    __table_args__ = (sa.UniqueConstraint("repository", "issue_number", name="uq_opportunity_issue"),)
+    __table_args__ = (
+        sa.UniqueConstraint("repository", "issue_number", name="uq_opportunity_issue"),
+        # The board's list and feed: listed rows of a state, newest first.
+        sa.Index("ix_opportunities_board", "on_board", "repository_private", "state", "opened_at", "id"),
+    )
 
 
 class Milestone(SQLModel, table=True):
@@ -192,8 +202,8 @@ class Payment(SQLModel, table=True):
     merged_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
     merged_by: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(100)))
     due_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
-    # payable, paid, void; "overdue" is derived from due_at and shown, not stored.
-    status: str = Field(default="payable", sa_column=sa.Column(sa.String(20), nullable=False))
+    # awaiting-certification, payable, paid, void; "overdue" is derived from due_at and shown, not stored.
+    status: str = Field(default="payable", sa_column=sa.Column(sa.String(40), nullable=False))
     paid_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
     paid_by: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(100)))
     reference: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
@@ -230,6 +240,41 @@ class AuditEvent(SQLModel, table=True):
     delivery_id: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(100)))
     url: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
     at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
+
+
+# --------------------------------------------------------------------------
+# Finance and governance (issue 17): the Financial Administration Act's controls.
+
+
+class FundsCommitment(SQLModel, table=True):
+    """`/commit REFERENCE` (section 32): funds committed for an opportunity, by a finance officer.
+
+    Kept, never replaced: a later commitment (after the value was raised) is a
+    new row, and the latest one counts.
+    """
+
+    __tablename__ = "funds_commitments"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    opportunity_id: int = Field(foreign_key="opportunities.id", nullable=False, index=True)
+    reference: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    # The opportunity's value the commitment covers.
+    amount: Decimal = Field(sa_column=sa.Column(MONEY, nullable=False))
+    committed_by: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    committed_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    comment_url: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
+
+
+class Certification(SQLModel, table=True):
+    """`/certify PAYMENT_ID` (section 34): the work of a payment certified, by someone not the contractor."""
+
+    __tablename__ = "certifications"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    payment_id: int = Field(foreign_key="payments.id", nullable=False, unique=True)
+    certified_by: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    certified_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    comment_url: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
 
 
 metadata = SQLModel.metadata

@@ -16,12 +16,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
-from starlette.requests import Request
-from starlette.responses import HTMLResponse
-from starlette.routing import Route
 
-from bot.alerts.rendering import environment
-from bot.web.alerts import alerts_form
 
 BOARD = "https://board.test"
 KEY = "a-test-key-of-at-least-16-characters"
@@ -160,23 +155,6 @@ class Browser:
         return self.post(f"/{lang}/alerts", data=fields, headers={"Origin": BOARD})
 
 
-BOARD_PAGE = '<!DOCTYPE html><html lang="{{ lang }}"><body><main>{% include "_alerts.html" %}</main></body></html>'
-
-
-def board_routes(settings) -> list[Route]:
-    """The board's list page as far as alerts go: it includes the form (the board proper
-    is built elsewhere; this is what it does to show the form)."""
-
-    async def board(request: Request) -> HTMLResponse:
-        lang = request.url.path.strip("/")
-        form = alerts_form(request, settings, lang)
-        response = HTMLResponse(environment("web").from_string(BOARD_PAGE).render(lang=lang, alerts=form))
-        form.set_cookie(response)
-        return response
-
-    return [Route("/en/", board, methods=["GET"]), Route("/fr/", board, methods=["GET"])]
-
-
 def alert_settings(mail: Optional[MailServer], **more) -> dict:
     values = dict(DEVEX_SECRET_KEY=KEY, DEVEX_PUBLIC_URL=BOARD, DEVEX_MAIL_FROM=MAIL_FROM, DEVEX_MAIL_RETRY_BASE=1, DEVEX_MAIL_LEASE=60)
     if mail is not None:
@@ -186,8 +164,8 @@ def alert_settings(mail: Optional[MailServer], **more) -> dict:
 
 
 def with_alerts(harness):
-    """Mounts the board's form page on the harness's app (the runtime mounts the alert routes)."""
-    harness.app.router.routes.extend(board_routes(harness.settings))
+    """A browser on the harness's app: the runtime mounts the board (its list page
+    carries the alert form) and the alert routes."""
     harness.browser = Browser(harness.app)
     return harness
 

@@ -9,8 +9,11 @@ from hypothesis import strategies as st
 from bot.github.users import is_bot
 from bot.procurement.command_args import (
     COMMAND_ERROR_CODES,
+    ApproveArgs,
     AwardArgs,
     BidArgs,
+    CertifyArgs,
+    CommitArgs,
     ExtendArgs,
     NoArgs,
     PaidArgs,
@@ -108,7 +111,7 @@ def test_name_must_end_at_whitespace() -> None:
 @pytest.mark.parametrize(("typed", "name"), [(alias, name) for name, aliases in ALIASES.items() for alias in (name, *aliases)])
 def test_every_english_and_french_name(typed: str, name: str) -> None:
     args = {"bid": " 10", "score": " @a 1", "award": " @a", "extend": " 2026-12-01",
-            "cancel": " x", "reject": " x", "terminate": " x", "paid": " 1 x"}.get(name, "")
+            "cancel": " x", "reject": " x", "terminate": " x", "paid": " 1 x", "commit": " x", "certify": " 1"}.get(name, "")
     for variant in (typed, typed.upper(), typed.capitalize()):
         command = only(f"/{variant}{args}")
         assert command.name == name
@@ -136,7 +139,23 @@ def test_no_commands(body: str | None) -> None:
 
 
 def test_no_argument_commands_ignore_trailing_text() -> None:
-    assert only("/approve LGTM").args == NoArgs()
+    assert only("/withdraw please").args == NoArgs()
+
+
+def test_approve_keeps_its_justification() -> None:
+    assert only("/approve").args == ApproveArgs("")
+    assert only("/approve LGTM").args == ApproveArgs("LGTM")
+    assert only("/approuver   Besoins distincts  ").args == ApproveArgs("Besoins distincts")
+
+
+def test_commit_and_certify() -> None:
+    assert only("/commit FC-2026-0117").args == CommitArgs("FC-2026-0117")
+    assert only("/engager FC 17").args == CommitArgs("FC 17")
+    assert only("/commit").error == "missing_reference"
+    assert only("/certify #3").args == CertifyArgs(3)
+    assert only("/certifier 3 merci").args == CertifyArgs(3)
+    assert only("/certify").error == "missing_payment_id"
+    assert (only("/certify three").error, only("/certify three").error_params) == ("payment_id_unreadable", {"text": "three"})
     assert only("/withdraw please").args == NoArgs()
 
 
@@ -368,7 +387,10 @@ def _command(name: str, args: object) -> Command:
 
 
 VALID_COMMANDS = st.one_of(
-    st.sampled_from(["help", "status", "register", "withdraw", "approve"]).map(lambda n: _command(n, NoArgs())),
+    st.sampled_from(["help", "status", "register", "withdraw"]).map(lambda n: _command(n, NoArgs())),
+    st.builds(lambda j: _command("approve", ApproveArgs(j)), ONE_LINE),
+    st.builds(lambda r: _command("commit", CommitArgs(r)), WORD_FIRST),
+    st.builds(lambda i: _command("certify", CertifyArgs(i)), st.integers(0, 10**18 - 1)),
     st.builds(lambda a, p: _command("bid", BidArgs(a, p)), CENTS, PROPOSALS),
     st.builds(lambda u, s, n: _command("score", ScoreArgs(u, s, n)), LOGINS, st.integers(0, 100), ONE_LINE),
     st.builds(lambda u, r: _command("award", AwardArgs(u, r)), LOGINS, ONE_LINE),

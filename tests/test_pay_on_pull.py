@@ -695,6 +695,10 @@ def test_the_payments_export_as_csv_and_json(harness, sim, clock, monkeypatch, c
         "status",
         "paid_at",
         "reference",
+        "certified_by",
+        "certified_at",
+        "paid_by",
+        "commitment_reference",
     ]
     assert rows[0] == {
         "payment_id": "1",
@@ -710,6 +714,10 @@ def test_the_payments_export_as_csv_and_json(harness, sim, clock, monkeypatch, c
         "status": "paid",
         "paid_at": "2026-11-02T15:00:00Z",
         "reference": "EFT-2026-0042",
+        "certified_by": "",
+        "certified_at": "",
+        "paid_by": "admin-olga",
+        "commitment_reference": "",
     }
     assert (rows[1]["milestone"], rows[1]["amount"], rows[1]["status"], rows[1]["reference"]) == ("Build", "4736.84", "payable", "")
 

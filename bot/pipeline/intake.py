@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import logging
 from datetime import datetime
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Sequence, Union
 
 import anyio
 from sqlalchemy.engine import Engine
@@ -22,7 +22,7 @@ from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.pipeline.delivery import PayloadError, delivery_from, read_payload
 from bot.pipeline.pacing import IntakeActivity
@@ -176,7 +176,9 @@ def create_app(
     clock: Callable[[], datetime] = utcnow,
     activity: Optional[IntakeActivity] = None,
     body_timeout: float = 30.0,
+    routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
+    """The web process; `routes` are mounted after intake's (the public board...)."""
     writer = IntakeWriter(engine, clock)
     activity = activity or IntakeActivity()
 
@@ -229,6 +231,6 @@ def create_app(
         return JSONResponse({"database": "ok" if healthy else "unreachable"}, status_code=200 if healthy else 503)
 
     return Starlette(
-        routes=[Route("/webhooks", webhooks, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])],
+        routes=[Route("/webhooks", webhooks, methods=["POST"]), Route("/healthz", healthz, methods=["GET"]), *routes],
         lifespan=lifespan,
     )

@@ -71,7 +71,9 @@ class Call:
         return bool(self.write.then)
 
 
-class Outcome:
+class CallResult:
+    """What GitHub answered one leased write, or the error it gave; `touched`: GitHub may have acted."""
+
     def __init__(self, answer: Optional[Answer] = None, error: Optional[GitHubError] = None, touched: bool = False):
         self.answer, self.error, self.touched = answer, error, touched
 
@@ -219,8 +221,8 @@ class Sender:
 
     # -- 2. call GitHub, with no transaction open
 
-    def _call(self, installation_id: int, calls: list["Call"]) -> list["Outcome"]:
-        outcomes: list[Outcome] = []
+    def _call(self, installation_id: int, calls: list["Call"]) -> list["CallResult"]:
+        outcomes: list[CallResult] = []
         for call in calls:
             outcome = self._call_one(installation_id, call)
             outcomes.append(outcome)
@@ -228,7 +230,7 @@ class Sender:
                 break  # what follows waits behind it: the installation's order holds
         return outcomes
 
-    def _call_one(self, installation_id: int, call: "Call") -> "Outcome":
+    def _call_one(self, installation_id: int, call: "Call") -> "CallResult":
         touched = False
         try:
             answer: Optional[Answer] = None
@@ -237,13 +239,13 @@ class Sender:
             if answer is None:
                 touched = True
                 answer = self.call(installation_id, call.prepared.method, call.prepared.path, json=call.body)
-            return Outcome(answer=answer, touched=touched)
+            return CallResult(answer=answer, touched=touched)
         except GitHubError as error:
-            return Outcome(error=error, touched=touched)
+            return CallResult(error=error, touched=touched)
 
     # -- 3. record what GitHub answered
 
-    def _record(self, installation_id: int, calls: list["Call"], outcomes: list["Outcome"], now: datetime) -> None:
+    def _record(self, installation_id: int, calls: list["Call"], outcomes: list["CallResult"], now: datetime) -> None:
         with Session(self._work_engine, expire_on_commit=False) as session:
             installation = outbox.relock_installation(session, installation_id)
             writes = outbox.reload(session, [call.write_id for call in calls])

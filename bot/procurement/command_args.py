@@ -74,7 +74,32 @@ class PaidArgs:
     reference: str
 
 
-CommandArgs = NoArgs | BidArgs | ScoreArgs | AwardArgs | ExtendArgs | ReasonArgs | PaidArgs
+@dataclass(frozen=True)
+class ApproveArgs:
+    """``/approve [JUSTIFICATION]``: the rest of the line, kept with the approval.
+
+    Required when contract splitting is flagged (and, issue 12, when the
+    approver also recommended the award); otherwise optional.
+    """
+
+    justification: str = ""
+
+
+@dataclass(frozen=True)
+class CommitArgs:
+    """``/commit REFERENCE``: the funds commitment's reference in the department's system."""
+
+    reference: str
+
+
+@dataclass(frozen=True)
+class CertifyArgs:
+    """``/certify PAYMENT_ID``: the id as ``12`` or ``#12``."""
+
+    payment_id: int
+
+
+CommandArgs = NoArgs | BidArgs | ScoreArgs | AwardArgs | ExtendArgs | ReasonArgs | PaidArgs | ApproveArgs | CommitArgs | CertifyArgs
 
 
 #: Every ``Command.error`` code (``templates/`` covers each).
@@ -271,6 +296,34 @@ def _paid(rest: str) -> _Parsed:
     return PaidArgs(payment_id=payment_id, reference=reference), None, {}
 
 
+def _approve(rest: str) -> _Parsed:
+    return ApproveArgs(justification=rest.strip()), None, {}
+
+
+def _commit(rest: str) -> _Parsed:
+    reference = rest.strip()
+    if not reference:
+        return _failure("missing_reference")
+    return CommitArgs(reference=reference), None, {}
+
+
+def _payment_id(rest: str) -> tuple[int | None, str | None, dict[str, Any]]:
+    word, _ = _split_first(rest)
+    if not word:
+        return None, "missing_payment_id", {}
+    match = PAYMENT_ID_RE.match(word)
+    if match is None:
+        return None, "payment_id_unreadable", {"text": _quoted(word)}
+    return int(match["digits"]), None, {}
+
+
+def _certify(rest: str) -> _Parsed:
+    payment_id, code, params = _payment_id(rest)
+    if payment_id is None:
+        return None, code, params
+    return CertifyArgs(payment_id=payment_id), None, {}
+
+
 def _no_args(rest: str, following: list[str]) -> _Parsed:
     return NoArgs(), None, {}
 
@@ -285,4 +338,7 @@ READERS: Mapping[type, Callable[[str, list[str]], _Parsed]] = {
     ExtendArgs: lambda rest, _following: _extend(rest),
     ReasonArgs: lambda rest, _following: _reason(rest),
     PaidArgs: lambda rest, _following: _paid(rest),
+    ApproveArgs: lambda rest, _following: _approve(rest),
+    CommitArgs: lambda rest, _following: _commit(rest),
+    CertifyArgs: lambda rest, _following: _certify(rest),
 }

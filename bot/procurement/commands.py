@@ -27,6 +27,9 @@ from typing import Any, Mapping
 
 from bot.procurement import markdown
 from bot.procurement.command_args import (
+    ApproveArgs,
+    CertifyArgs,
+    CommitArgs,
     READERS,
     AwardArgs,
     BidArgs,
@@ -169,4 +172,10 @@ def render_command(cmd: Command) -> str:
         return f"/{cmd.name} {args.reason}"
     if isinstance(args, PaidArgs):
         return f"/paid #{args.payment_id} {args.reference}"
+    if isinstance(args, ApproveArgs):
+        return " ".join(filter(None, ("/approve", args.justification)))
+    if isinstance(args, CommitArgs):
+        return f"/commit {args.reference}"
+    if isinstance(args, CertifyArgs):
+        return f"/certify #{args.payment_id}"
     return f"/{cmd.name}"

@@ -5,28 +5,40 @@ of :class:`RepoConfig`). A file that cannot be used is never replaced by the
 defaults: :func:`parse_config` raises :class:`ConfigError` naming each key
 and its problem, and the bot says so on the next opportunity.
 
-The YAML is read with YAML 1.2 scalars, not PyYAML's 1.1 ones, because 1.1
-turns ``deadline_time: 14:00`` into the integer 840 (base 60), ``030`` into
-24 (octal), a login ``no`` or ``on`` into a boolean and ``value_cap:
-1234.56`` into a float. Here ``true``/``false`` are the only booleans, plain
-decimal digits the only integers, and everything else is text that the
-fields read exactly (amounts become Decimal without passing through float).
+The YAML is read with YAML 1.2 scalars (``bot.procurement.yaml12``), so
+``14:00`` stays a time of day and amounts become Decimal without passing
+through float.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import time
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.procurement.dates import DateError, parse_time_of_day
+from bot.procurement.config_fields import (
+    HOST_DEPENDENT_ZONES,
+    MAX_LABEL_CHARS,
+    REPOSITORY_RE,
+    URL_RE,
+    DisclosureConfig,
+    FinanceConfig,
+    Member,
+    boolean,
+    fail as _fail,
+    group,
+    problems_of,
+    people as _people,
+    split_members as _split_members,
+    text_value as _text,
+)
 from bot.procurement.money import CENT, AmountError, parse_amount
+from bot.procurement.yaml12 import DuplicateKey, load_yaml
 
 __all__ = [
     "CONFIG_PATH",
@@ -71,53 +83,9 @@ CONFIG_PROBLEM_CODES: tuple[str, ...] = (
     "login_unreadable",
     "repository_unreadable",
     "url_unreadable",
+    "not_a_group",
+    "window_out_of_range",
 )
-
-# Keys zoneinfo loads that name the host's settings, not a place: a
-# deadline must not move when the bot moves to another server.
-HOST_DEPENDENT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
-
-# GitHub's label names are at most 50 characters.
-MAX_LABEL_CHARS = 50
-
-# A person, "@login" or "login", or a team, "@org/team-slug". Logins are
-# letters, digits and single inner hyphens (39 at most); team slugs are what
-# GitHub derives from a team name (letters, digits, "-", "_", ".").
-LOGIN_RE = re.compile(
-    r"""
-    ^@?
-    (?P<login>[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38})
-    $
-    """,
-    re.VERBOSE,
-)
-TEAM_RE = re.compile(
-    r"""
-    ^@?
-    (?P<org>[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38})
-    /
-    (?P<team>[A-Za-z0-9][A-Za-z0-9_.-]{0,99})
-    $
-    """,
-    re.VERBOSE,
-)
-
-# "owner/repo" as GitHub allows it: an owner login, a name of letters,
-# digits, ".", "-" and "_" that is not "." or "..".
-REPOSITORY_RE = re.compile(
-    r"""
-    ^
-    [A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}
-    /
-    (?!\.\.?$)[A-Za-z0-9._-]{1,100}
-    $
-    """,
-    re.VERBOSE,
-)
-
-# A web address with no whitespace: the terms must be a link people can open.
-URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-
 
 class ConfigError(ValueError):
     """A configuration that cannot be used.
@@ -131,108 +99,6 @@ class ConfigError(ValueError):
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         super().__init__("; ".join(f"{key}: {problem}" for key, problem in problems))
         self.problems = problems
-
-
-# --- YAML with 1.2 scalars --------------------------------------------------
-
-_BOOL_TAG = "tag:yaml.org,2002:bool"
-_INT_TAG = "tag:yaml.org,2002:int"
-_FLOAT_TAG = "tag:yaml.org,2002:float"
-_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-
-
-class _DuplicateKey(yaml.YAMLError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-class _ConfigLoader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 core-schema scalars and duplicate keys refused."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        # A key written twice would silently keep the last one; the author
-        # meant one of them, and we cannot know which.
-        seen: set[str] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE_TAG:
-                if key_node.value in seen:
-                    raise _DuplicateKey(key_node.value)
-                seen.add(key_node.value)
-        return super().construct_mapping(node, deep)
-
-
-_ConfigLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers
-            if tag not in (_BOOL_TAG, _INT_TAG, _FLOAT_TAG, _TIMESTAMP_TAG)]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_ConfigLoader.add_implicit_resolver(
-    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-# At most 18 digits: int() of thousands of digits is refused by Python, and no
-# setting here needs more. Longer runs stay text and fail their field's check.
-_ConfigLoader.add_implicit_resolver(
-    _INT_TAG, re.compile(r"^[-+]?[0-9]{1,18}$"), list("-+0123456789")
-)
-# Base 10 always: "030" is thirty days, not octal 24.
-_ConfigLoader.add_constructor(
-    _INT_TAG, lambda loader, node: int(loader.construct_scalar(node), 10)
-)
-
-
-# --- field readers ----------------------------------------------------------
-
-
-def _fail(code: str) -> PydanticCustomError:
-    return PydanticCustomError(code, code)
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        raise _fail("empty_value")
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise _fail("not_text")
-    text = str(value).strip()
-    if not text:
-        raise _fail("empty_value")
-    return text
-
-
-def _member(value: Any) -> str:
-    """A list member: a login (stored without "@") or a team ("@org/team")."""
-    if not isinstance(value, str):
-        raise _fail("login_unreadable")
-    text = value.strip()
-    team = TEAM_RE.match(text)
-    if team:
-        return f"@{team['org']}/{team['team']}"
-    login = LOGIN_RE.match(text)
-    if login:
-        return login["login"]
-    raise _fail("login_unreadable")
-
-
-def _people(value: Any) -> Any:
-    # "issuers:" with nothing after it is an empty list; "issuers: alice" is
-    # a list of one.
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    if not isinstance(value, (list, tuple)):
-        raise _fail("not_a_list")
-    return list(value)
-
-
-Member = Annotated[str, BeforeValidator(_member)]
-
-
-def _split_members(members: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    logins = [m for m in members if not m.startswith("@")]
-    teams = [tuple(m[1:].split("/", 1)) for m in members if m.startswith("@")]
-    return logins, teams  # type: ignore[return-value]
 
 
 class RepoConfig(BaseModel):
@@ -283,6 +149,11 @@ class RepoConfig(BaseModel):
         description="Logins or @org/team who approve awards and mark payments paid; "
         "repository admins when empty.",
     )
+    finance_officers: list[Member] = Field(
+        default_factory=list,
+        description="Logins or @org/team who commit funds (/commit) and mark payments paid; "
+        "the contract officers when empty.",
+    )
     review_repository: str | None = Field(
         None,
         description="owner/repo where evaluation and award-review issues are opened; "
@@ -300,6 +171,18 @@ class RepoConfig(BaseModel):
         "2026-11",
         description="Version of those terms, recorded with each registration.",
     )
+    board: bool = Field(
+        True,
+        description="Whether this repository's opportunities appear on the public board "
+        "(only public repositories ever do).",
+    )
+    splitting_window_days: int = Field(
+        365,
+        description="Days back that awards to the same contractor by the same organization are added up "
+        "to flag contract splitting (1 to 3650).",
+    )
+    finance: FinanceConfig = Field(default_factory=FinanceConfig, description=FinanceConfig.__doc__)
+    disclosure: DisclosureConfig = Field(default_factory=DisclosureConfig, description=DisclosureConfig.__doc__)
 
     @field_validator("label", mode="before")
     @classmethod
@@ -339,12 +222,10 @@ class RepoConfig(BaseModel):
             raise _fail("currency_not_cad")
         return text
 
-    @field_validator("amounts_include_tax", mode="before")
+    @field_validator("amounts_include_tax", "board", mode="before")
     @classmethod
     def _boolean(cls, value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise _fail("empty_value" if value is None else "not_a_boolean")
-        return value
+        return boolean(value)
 
     @field_validator("timezone", mode="before")
     @classmethod
@@ -379,7 +260,7 @@ class RepoConfig(BaseModel):
             raise _fail("bidding_unknown")
         return text
 
-    @field_validator("issuers", "evaluators", "contract_officers", mode="before")
+    @field_validator("issuers", "evaluators", "contract_officers", "finance_officers", mode="before")
     @classmethod
     def _people_list(cls, value: Any) -> Any:
         return _people(value)
@@ -403,6 +284,22 @@ class RepoConfig(BaseModel):
         if not 0 <= value <= 365:
             raise _fail("out_of_range")
         return value
+
+    @field_validator("splitting_window_days", mode="before")
+    @classmethod
+    def _splitting_window_days(cls, value: Any) -> int:
+        if value is None:
+            raise _fail("empty_value")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail("not_an_integer")
+        if not 1 <= value <= 3650:
+            raise _fail("window_out_of_range")
+        return value
+
+    @field_validator("finance", "disclosure", mode="before")
+    @classmethod
+    def _group(cls, value: Any) -> Any:
+        return group(value)
 
     @field_validator("terms_url", mode="before")
     @classmethod
@@ -449,39 +346,14 @@ class RepoConfig(BaseModel):
         """``(org, team_slug)`` of each ``@org/team`` in ``contract_officers``."""
         return _split_members(self.contract_officers)[1]
 
+    @property
+    def finance_officer_logins(self) -> list[str]:
+        return _split_members(self.finance_officers)[0]
 
-# pydantic's own error types, for the few checks no validator above replaces.
-_PYDANTIC_CODES = {
-    "extra_forbidden": "unknown_key",
-    "string_type": "not_text",
-    "bool_type": "not_a_boolean",
-    "bool_parsing": "not_a_boolean",
-    "int_type": "not_an_integer",
-    "int_parsing": "not_an_integer",
-    "list_type": "not_a_list",
-    "invalid_key": "unknown_key",  # a key that is not text, e.g. "1:"
-}
-
-
-def _key(loc: tuple[int | str, ...]) -> str:
-    if not loc:
-        return FILE_KEY
-    key = str(loc[0])
-    for part in loc[1:]:
-        key += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return key
-
-
-def _problems(error: ValidationError) -> list[tuple[str, str]]:
-    problems = []
-    for detail in error.errors(include_url=False, include_input=False):
-        kind = detail["type"]
-        if kind in CONFIG_PROBLEM_CODES:
-            code = kind
-        else:
-            code = _PYDANTIC_CODES.get(kind, f"{kind}: {detail['msg']}")
-        problems.append((_key(detail["loc"]), code))
-    return problems
+    @property
+    def finance_officer_teams(self) -> list[tuple[str, str]]:
+        """``(org, team_slug)`` of each ``@org/team`` in ``finance_officers``."""
+        return _split_members(self.finance_officers)[1]
 
 
 def parse_config(text: str | None) -> RepoConfig:
@@ -493,8 +365,8 @@ def parse_config(text: str | None) -> RepoConfig:
     if text is None or not text.strip():
         return RepoConfig()
     try:
-        data = yaml.load(text, Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader
-    except _DuplicateKey as error:
+        data = load_yaml(text)
+    except DuplicateKey as error:
         raise ConfigError([(error.key, "duplicate_key")]) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
@@ -510,4 +382,4 @@ def parse_config(text: str | None) -> RepoConfig:
     try:
         return RepoConfig.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(_problems(error)) from None
+        raise ConfigError(problems_of(error, CONFIG_PROBLEM_CODES, FILE_KEY)) from None

@@ -34,6 +34,8 @@ from bot.procurement.lifecycle import AWARD_REVIEW_LABEL
 from bot.procurement.money import format_amount
 from bot.procurement.ranking import split_contract
 from bot.stages.standings import Standing, standings
+from bot.stages.finance import splitting_view
+from storage import finance as finance_store
 from storage import outbox
 from storage import procurement as store
 from storage.tables import AuditEvent, Award, GitHubWrite, Opportunity
@@ -140,6 +142,8 @@ def head(session: Session, award: Award, pages: int) -> str:
         officer_logins=officers[0],
         officer_teams=officers[1],
         pages=pages,
+        commitment=finance_store.commitment(session, opportunity.id),
+        splitting=splitting_view(detail.get("splitting")),
     )
 
 

@@ -67,6 +67,8 @@ def may_bid(ctx, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
         return Refusal("cancelled", "when_open")
     if state == State.NEEDS_CHANGES:
         return Refusal("not_open_yet", "when_open")
+    if state == State.NEEDS_COMMITMENT:
+        return Refusal("awaiting_commitment", "when_open")
     if opportunity.deadline is not None and ctx.written_at >= opportunity.deadline:
         return Refusal("deadline_passed", "when_open", {"deadline": opportunity.deadline, "timezone": opportunity.timezone})
     if not accepts_bids(state) and not takes_late_arrival(state):

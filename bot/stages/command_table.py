@@ -17,8 +17,19 @@ from functools import partial
 from typing import Callable, Mapping, Optional
 
 from bot.procurement import commands as grammar
-from bot.procurement.command_args import AwardArgs, BidArgs, ExtendArgs, NoArgs, PaidArgs, ReasonArgs, ScoreArgs
-from bot.stages import bidding, evaluation, payments
+from bot.procurement.command_args import (
+    ApproveArgs,
+    AwardArgs,
+    BidArgs,
+    CertifyArgs,
+    CommitArgs,
+    ExtendArgs,
+    NoArgs,
+    PaidArgs,
+    ReasonArgs,
+    ScoreArgs,
+)
+from bot.stages import bidding, evaluation, finance, payments
 from bot.stages.outcomes import Outcome, Refusal, done
 from bot.stages.target import Target
 
@@ -64,10 +75,12 @@ TABLE: tuple[CommandSpec, ...] = (
     CommandSpec("cancel", ("annuler",), ReasonArgs, frozenset({OPPORTUNITY}), bidding.cancel, bidding.may_manage),
     CommandSpec("score", ("note",), ScoreArgs, frozenset({OPPORTUNITY, EVALUATION}), evaluation.score, evaluation.may_evaluate),
     CommandSpec("award", ("attribuer",), AwardArgs, frozenset({OPPORTUNITY, EVALUATION}), evaluation.award, evaluation.may_evaluate),
-    CommandSpec("approve", ("approuver",), NoArgs, frozenset({REVIEW}), evaluation.approve, evaluation.may_decide),
+    CommandSpec("approve", ("approuver",), ApproveArgs, frozenset({REVIEW}), evaluation.approve, evaluation.may_decide),
     CommandSpec("reject", ("rejeter",), ReasonArgs, frozenset({REVIEW}), evaluation.reject, evaluation.may_decide),
+    CommandSpec("commit", ("engager",), CommitArgs, frozenset({OPPORTUNITY}), finance.commit, finance.may_commit),
+    CommandSpec("certify", ("certifier",), CertifyArgs, frozenset({OPPORTUNITY, REVIEW}), finance.certify, finance.may_certify),
     CommandSpec("paid", ("paye", "payé"), PaidArgs, frozenset({OPPORTUNITY, REVIEW}), payments.paid, payments.may_pay),
-    CommandSpec("terminate", ("resilier", "résilier"), ReasonArgs, frozenset({OPPORTUNITY}), payments.terminate, payments.may_pay),
+    CommandSpec("terminate", ("resilier", "résilier"), ReasonArgs, frozenset({OPPORTUNITY}), payments.terminate, payments.may_terminate),
 )
 
 BY_NAME: Mapping[str, CommandSpec] = {spec.name: spec for spec in TABLE}

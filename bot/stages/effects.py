@@ -73,6 +73,8 @@ def set_state(ctx: Context, opportunity: Opportunity, new: State, **detail: Any)
         return
     opportunity.state = new.value
     opportunity.updated_at = ctx.now
+    if new == State.OPEN and opportunity.opened_at is None:
+        opportunity.opened_at = ctx.now  # the board lists newest first by this
     store.save(ctx.session, opportunity)
     if old:
         ctx.write(gw.remove_label(opportunity.installation_id, opportunity.repository, opportunity.issue_number, State(old).label))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from bot.stages import award_review, evaluation_issue
+from bot.stages import award_review, evaluation_issue, finance
 from bot.github import requests as gw
 from bot.pipeline.context import Context
 from bot.messages import render
@@ -198,6 +198,8 @@ def award(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
         # What the award review shows as the conflict check of the contractor.
         conflicts=list(conflict.reasons),
         permission=target.people.permission(proposal.bidder),
+        # Awards to the same contractor by the same organization that, with this one, pass the cap.
+        splitting=finance.splitting(ctx, opportunity, row.contractor, row.amount, target.config),
     )
     set_state(ctx, opportunity, State.REVIEW, who=login, award_id=row.id)
     award_review.request(ctx, opportunity, row)
@@ -222,10 +224,17 @@ def approve(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     refusal = _proposal_refusal(cmd, proposal, award_row.contractor)
     if refusal is not None:
         return refusal
+    justification = cmd.args.justification
+    # Counted again now: another award to the contractor may have been approved since /award.
+    splitting = finance.splitting(ctx, opportunity, award_row.contractor, award_row.amount, target.config)
+    refusal = finance.splitting_refusal(cmd, splitting, justification)
+    if refusal is not None:
+        return refusal
 
     award_row.status = "approved"
     award_row.decided_by = login
     award_row.decided_at = ctx.now
+    award_row.decision_reason = justification or None
     store.save(ctx.session, award_row)
     opportunity.contractor = award_row.contractor
     opportunity.contract_value = award_row.amount
@@ -244,13 +253,15 @@ def approve(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
         contractor=award_row.contractor,
         amount=award_row.amount,
         recommended_by=award_row.recommended_by,
+        justification=justification or None,
+        splitting=splitting,
     )
     ctx.write(gw.assign(opportunity.installation_id, opportunity.repository, opportunity.issue_number, [award_row.contractor]))
     _announce(ctx, opportunity, award_row, milestones)
     close_evaluation_issue(ctx, opportunity, "approved")
     target.after_reply.extend(award_review.closing(opportunity.installation_id, award_row, "approved"))
     refresh_summary(ctx, opportunity)
-    return done(cmd, "approved", contractor=award_row.contractor, amount=award_row.amount)
+    return done(cmd, "approved", contractor=award_row.contractor, amount=award_row.amount, justification=justification or None)
 
 
 def _announce(ctx: Context, opportunity: Opportunity, award_row: Award, milestones) -> None:

@@ -14,6 +14,9 @@ from typing import Any, Callable, Iterable, Optional, TextIO
 
 from sqlmodel import Session
 
+from bot.stages.disclosure import COLUMNS as DISCLOSURE_COLUMNS
+from bot.stages.disclosure import disclosure
+from storage import finance as finance_store
 from storage import procurement as store
 
 
@@ -29,7 +32,14 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
+def _reference(commitments: dict, opportunity_id: int) -> Optional[str]:
+    row = commitments.get(opportunity_id)
+    return row.reference if row else None
+
+
 def awards(session: Session) -> list[dict]:
+    commitments = finance_store.commitments(session)
+    approvals = finance_store.approval_details(session)
     return [
         {
             "award_id": a.id,
@@ -46,12 +56,17 @@ def awards(session: Session) -> list[dict]:
             "approved_by": a.decided_by if a.status == "approved" else None,
             "approved_at": a.decided_at if a.status == "approved" else None,
             "review_issue_url": a.review_issue_url,
+            "commitment_reference": _reference(commitments, o.id),
+            "justification": a.decision_reason if a.status == "approved" else None,
+            # The total of the awards to this contractor by this organization that /approve flagged.
+            "splitting_total": (approvals.get(a.id, {}).get("splitting") or {}).get("total"),
         }
         for a, o in store.all_awards(session)
     ]
 
 
 def proposals(session: Session) -> list[dict]:
+    commitments = finance_store.commitments(session)
     rows = []
     for version, proposal, opportunity in store.all_versions(session):
         current = version.version == proposal.current_version
@@ -67,6 +82,7 @@ def proposals(session: Session) -> list[dict]:
                 "submitted_at": version.submitted_at,
                 "receipt": version.receipt_number,
                 "sha256": version.sha256,
+                "commitment_reference": _reference(commitments, opportunity.id),
             }
         )
     return rows
@@ -74,8 +90,11 @@ def proposals(session: Session) -> list[dict]:
 
 def payments(session: Session, now: datetime | None = None) -> list[dict]:
     now = now or datetime.now(timezone.utc)
+    commitments = finance_store.commitments(session)
+    certifications = finance_store.certifications(session)
     rows = []
     for payment, opportunity, milestone in store.all_payments(session):
+        certified = certifications.get(payment.id)
         status = "overdue" if payment.status == "payable" and payment.due_at < now else payment.status
         rows.append(
             {
@@ -88,30 +107,51 @@ def payments(session: Session, now: datetime | None = None) -> list[dict]:
                 "pull_request_url": payment.pull_request_url,
                 "merged_at": payment.merged_at,
                 "merged_by": payment.merged_by,
-                "due": payment.due_at,
+                # Not due before its work is certified (finance.certification_required).
+                "due": None if payment.status == "awaiting-certification" else payment.due_at,
                 "status": status,
+                "certified_by": certified.certified_by if certified else None,
+                "certified_at": certified.certified_at if certified else None,
                 "paid_at": payment.paid_at,
+                "paid_by": payment.paid_by,
                 "reference": payment.reference,
+                "commitment_reference": _reference(commitments, opportunity.id),
             }
         )
     return rows
 
 
-EXPORTS: dict[str, Callable[[Session], list[dict]]] = {"awards": awards, "proposals": proposals, "payments": payments}
+EXPORTS: dict[str, Callable[[Session], list[dict]]] = {"awards": awards, "proposals": proposals, "payments": payments, "disclosure": disclosure}
+#: The date each export's --year reads (disclosure reads its own: the year of entry).
+YEAR_OF: dict[str, str] = {"awards": "recommended_at", "proposals": "submitted_at", "payments": "merged_at"}
+
+
+def export(session: Session, what: str, year: Optional[int] = None) -> list[dict]:
+    """The rows of one export, those of `year` only when given."""
+    if what == "disclosure":
+        return disclosure(session, year)
+    rows = EXPORTS[what](session)
+    if year is None:
+        return rows
+    return [row for row in rows if row[YEAR_OF[what]] is not None and row[YEAR_OF[what]].year == year]
 
 
 COLUMNS: dict[str, list[str]] = {
     "awards": [
         "award_id", "opportunity_url", "title", "value", "tax_basis", "contractor", "amount", "status",
         "recommended_by", "recommended_at", "reason", "approved_by", "approved_at", "review_issue_url",
+        "commitment_reference", "justification", "splitting_total",
     ],
     "proposals": [
         "opportunity_url", "title", "bidder", "version", "status", "amount", "tax_basis", "submitted_at", "receipt", "sha256",
+        "commitment_reference",
     ],
     "payments": [
         "payment_id", "opportunity_url", "contractor", "milestone", "amount", "tax_basis", "pull_request_url",
         "merged_at", "merged_by", "due", "status", "paid_at", "reference",
+        "certified_by", "certified_at", "paid_by", "commitment_reference",
     ],
+    "disclosure": DISCLOSURE_COLUMNS,
 }
 
 # A spreadsheet runs a cell that starts with one of these as a formula.

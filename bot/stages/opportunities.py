@@ -14,8 +14,8 @@ from bot.messages import render
 from bot.pipeline.context import Context
 from bot.procurement.config import ConfigError, RepoConfig
 from bot.procurement.form import OpportunityForm, parse_opportunity_form
-from bot.procurement.lifecycle import State, can_edit_terms
-from bot.stages import evaluation
+from bot.procurement.lifecycle import BEFORE_AWARD, VALIDATED, State, can_edit_terms, opens_to
+from bot.stages import evaluation, finance
 from bot.stages.effects import (
     actor,
     audit,
@@ -74,11 +74,11 @@ def validate(ctx: Context, *, labelled: bool, quiet: bool = False) -> None:
     if not isinstance(number, int) or issue.get("pull_request"):
         return
     opportunity = store.opportunity_by_issue(ctx.session, ctx.repository, number, lock=True)
-    if opportunity is not None and opportunity.state not in (State.NEEDS_CHANGES.value, State.OPEN.value):
+    if opportunity is not None and State(opportunity.state) not in VALIDATED:
         return
     if opportunity is None and not labelled:
         return
-    if opportunity is not None and labelled and opportunity.state == State.OPEN.value:
+    if opportunity is not None and labelled and opportunity.state in (State.OPEN.value, State.NEEDS_COMMITMENT.value):
         # `opened` with the label and `labeled` both arrive for a form issue: one opening.
         return
     try:
@@ -117,6 +117,10 @@ def validate(ctx: Context, *, labelled: bool, quiet: bool = False) -> None:
         store.save(ctx.session, opportunity)
         audit(ctx, opportunity, "opportunity_labelled")
     opportunity.title = issue.get("title") or opportunity.title
+    # The public board lists public repositories only, and not those with `board: false`.
+    if isinstance((ctx.payload.get("repository") or {}).get("private"), bool):
+        opportunity.repository_private = ctx.payload["repository"]["private"]
+    opportunity.on_board = config.board
     live = store.live_count(ctx.session, opportunity.id)
 
     if form is not None and opportunity.state == State.OPEN.value and not can_edit_terms(State.OPEN, live) and _terms_changed(ctx, opportunity, form):
@@ -154,7 +158,9 @@ def validate(ctx: Context, *, labelled: bool, quiet: bool = False) -> None:
             )
         )
     was_open = opportunity.state == State.OPEN.value
-    set_state(ctx, opportunity, State.OPEN, value=str(form.value), deadline=form.deadline.isoformat())
+    # Once open, an edit never sends it back to wait for funds (bidders may be at work).
+    new = State.OPEN if was_open else opens_to(config.finance.commitment_required, finance.covered(ctx, opportunity))
+    set_state(ctx, opportunity, new, value=str(form.value), deadline=form.deadline.isoformat())
     if was_open:
         audit(ctx, opportunity, "opportunity_edited", value=str(form.value), deadline=form.deadline.isoformat())
     refresh_summary(ctx, opportunity)
@@ -198,7 +204,7 @@ def cancel(ctx: Context, opportunity: Opportunity, reason: str, who: str) -> Non
 def label_removed(ctx: Context) -> None:
     issue = issue_of(ctx)
     opportunity = store.opportunity_by_issue(ctx.session, ctx.repository, issue.get("number", -1), lock=True)
-    if opportunity is None or State(opportunity.state) not in (State.NEEDS_CHANGES, State.OPEN, State.EVALUATION, State.REVIEW):
+    if opportunity is None or State(opportunity.state) not in BEFORE_AWARD:
         return
     config = config_or_none(ctx)
     label = ((ctx.payload.get("label") or {}).get("name") or "").lower()
@@ -210,7 +216,7 @@ def label_removed(ctx: Context) -> None:
 def issue_closed(ctx: Context) -> None:
     issue = issue_of(ctx)
     opportunity = store.opportunity_by_issue(ctx.session, ctx.repository, issue.get("number", -1), lock=True)
-    if opportunity is None or State(opportunity.state) not in (State.NEEDS_CHANGES, State.OPEN, State.EVALUATION, State.REVIEW):
+    if opportunity is None or State(opportunity.state) not in BEFORE_AWARD:
         return
     cancel(ctx, opportunity, "", actor(ctx))
 

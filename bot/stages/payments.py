@@ -30,6 +30,7 @@ from bot.procurement.config import ConfigError, RepoConfig
 from bot.pipeline.context import Context
 from bot.messages import login as mention
 from bot.messages import render
+from bot.stages import finance
 from bot.stages.effects import audit, load_config, post, refresh_summary, set_state
 from bot.stages.outcomes import Outcome, Refusal, done, refuse
 from bot.procurement import pull_requests as rules
@@ -260,8 +261,8 @@ def merged(ctx: Context, pr: PullRequest) -> None:
             pull_request_number=pr.number,
             merged_at=merged_at,
             merged_by=pr.merged_by,
-            due_at=merged_at + timedelta(days=terms_days),
-            status="payable",
+            due_at=merged_at + timedelta(days=terms_days),  # from the certification, when one is required
+            status=finance.status_at_merge(config),
         ),
     )
     milestone.status = "accepted"
@@ -358,9 +359,14 @@ def notify_overdue(ctx: Context, payment_id: int) -> None:
 # ---------------------------------------------------------------- commands
 
 
+def may_terminate(ctx: Context, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
+    """/terminate: the contract officers'."""
+    return None if target.people.is_contract_officer(login, fresh) else Refusal("terminate_not_officer", "officers_only")
+
+
 def may_pay(ctx: Context, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
-    """/paid and /terminate: the contract officers'."""
-    return None if target.people.is_contract_officer(login, fresh) else Refusal("pay_not_officer", "officers_only")
+    """/paid: a contract officer or a finance officer (bot.stages.finance)."""
+    return finance.may_pay(ctx, target, login, fresh)
 
 
 def paid(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
@@ -376,7 +382,7 @@ def paid(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
     if payment.status == "paid":
         return refuse(cmd, "pay_already_paid", payment_id=payment.id, paid_at=payment.paid_at, reference=payment.reference)
     if payment.status != "payable":
-        return refuse(cmd, "pay_void", payment_id=payment.id)
+        return finance.paid_refusal(cmd, payment) or refuse(cmd, "pay_void", payment_id=payment.id)
     reference = " ".join(cmd.args.reference.split())[:REFERENCE_LIMIT]
     payment.status = "paid"
     payment.paid_at = ctx.now
@@ -400,7 +406,7 @@ def terminate(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
         return refuse(cmd, "terminate_not_awarded", state=state.value, before_award=state in BEFORE_AWARD)
     reason = cmd.args.reason
     voided = ledger.void_open_milestones(ctx.session, opportunity.id)
-    owed = [p for p in store.payments(ctx.session, opportunity.id) if p.status == "payable"]
+    owed = [p for p in store.payments(ctx.session, opportunity.id) if p.status in ("payable", finance.AWAITING_CERTIFICATION)]
     set_state(ctx, opportunity, State.TERMINATED, who=login, reason=reason, voided=[m.position for m in voided])
     post(
         ctx,

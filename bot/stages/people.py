@@ -132,6 +132,25 @@ class People:
             return self.in_officer_team(login) if self.config.contract_officer_teams else False
         return roles.is_contract_officer(login, self.permission(login, fresh), officers, False)
 
+    def is_finance_officer(self, login: str, fresh: bool = True) -> bool:
+        """Listed in `finance_officers` (a login or a team they belong to); the contract officers when empty."""
+        if not self.config.finance_officers:
+            return self.is_contract_officer(login, fresh)
+        if roles.listed(login, self.config.finance_officer_logins):
+            return True
+        key = ("finance", login.lower())
+        if key not in self._teams:
+            self._teams[key] = self.github is not None and any(
+                self.github.team_member(org, team, login) for org, team in self.config.finance_officer_teams
+            )
+        return self._teams[key]
+
+    def is_technical_authority(self, login: str, contractor: Optional[str], fresh: bool = True) -> bool:
+        """An issuer or evaluator who is not the contractor (PRODUCT.md "People")."""
+        if contractor and login.lower() == contractor.lower():
+            return False
+        return self.is_evaluator(login, fresh)
+
     def conflict(self, login: str, author: str, fresh: bool = True) -> roles.Conflict:
         issuer = self.is_issuer(login, fresh)
         return roles.conflict_of(

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from bot.messages import render
 from bot.stages import configuration
+from storage import finance as finance_store
 from storage import procurement as store
 from storage.tables import Opportunity
 
@@ -47,6 +48,8 @@ def summary_body(session: Session, opportunity: Opportunity, now: datetime, desk
         award=award if award and award.status == "approved" else None,
         terms_url=registration_terms[0],
         terms_version=registration_terms[1],
+        commitment=finance_store.commitment(session, opportunity.id),
+        finance_officers=config.finance_officers,
         desk_base=desk_base,
     )
 

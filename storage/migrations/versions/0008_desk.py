@@ -1,15 +1,15 @@
 """The bidder's desk: forms sent from the desk and their outcomes.
 
-Revision ID: 0006_desk
-Revises: 0005_alerts
+Revision ID: 0008_desk
+Revises: 0007_finance
 """
 import sqlalchemy as sa
 from alembic import op
 
 from storage.columns import UTCDateTime
 
-revision = "0006_desk"
-down_revision = "0005_alerts"
+revision = "0008_desk"
+down_revision = "0007_finance"
 branch_labels = None
 depends_on = None
 
