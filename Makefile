@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-slow bench bench-probot install browser screenshots clean
 
-# The board's browser tests: Debian's Chromium and its driver, and axe-core from npm.
+# The browser tests (board and desk): Debian's Chromium and its driver, and axe-core from npm.
 AXE_VERSION := 4.14.1
 AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
 

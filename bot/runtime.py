@@ -8,7 +8,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from sqlalchemy.engine import Engine
 
@@ -29,7 +29,8 @@ from bot.pipeline.worker import Worker
 from bot.stages.configuration import ConfigStore
 from bot.stages.follow_ups import FOLLOWS, PREPARERS
 from bot.stages.people import PermissionMemory
-from handlers import installation, issue_comment, issues, ping, pull_request, pull_request_review, push, scheduled
+from bot.web.desk import routes as desk_routes
+from handlers import desk, installation, issue_comment, issues, ping, pull_request, pull_request_review, push, scheduled
 from storage.db import Checkpointer, is_sqlite, make_engine
 from storage.tables import utcnow
 
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 # Every handler, composed in one place.
 ROUTER = Router(
-    installation.router, ping.router, push.router, issues.router, issue_comment.router, pull_request.router, pull_request_review.router, scheduled.router
+    installation.router, ping.router, push.router, issues.router, issue_comment.router, pull_request.router, pull_request_review.router, scheduled.router, desk.router
 )
 
 
@@ -55,6 +56,8 @@ class Runtime:
     mailer: Optional[Mailer] = None  # alerts by email, when SMTP_URL is set
     activity: IntakeActivity = field(default_factory=IntakeActivity)
     threads: list[threading.Thread] = field(default_factory=list)
+    # The desk's client for GitHub's OAuth web flow (the demo gives it the simulated GitHub).
+    web_client: Optional[Any] = None
     stop: threading.Event = field(default_factory=threading.Event)
 
     def app(self, background: bool = False):
@@ -82,6 +85,7 @@ class Runtime:
             routes=board_routes(self.engine, self.settings),
         )
         app.router.routes.extend(alert_routes(self.engine, self.settings, self.clock))
+        app.router.routes.extend(desk_routes(self.engine, self.settings, self.clock, self.web_client))
         return app
 
     def start(self, worker: bool = True, sender: bool = True, scheduler: bool = True, recovery: bool = True, mailer: bool = True) -> None:
@@ -131,6 +135,7 @@ def build(
     register_secret(settings.github_private_key)
     register_secret(settings.secret_key)
     register_secret(settings.smtp_url)
+    register_secret(settings.github_client_secret)
     engine = engine or make_engine(settings.database_url)
     activity = IntakeActivity()
     if github_call is None:

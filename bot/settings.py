@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, alias="PORT")
     # Where the board is reached from outside, for absolute links in feeds and JSON.
     public_url: Optional[str] = Field(default=None, alias="DEVEX_PUBLIC_URL")
+    # The bidder's desk: the App's user authorization (OAuth web flow); off without them
+    # (and without DEVEX_SECRET_KEY, which signs its sessions and cross-site tokens).
+    github_client_id: Optional[str] = Field(default=None, alias="GITHUB_CLIENT_ID")
+    github_client_secret: Optional[str] = Field(default=None, alias="GITHUB_CLIENT_SECRET", repr=False)
+    github_web_url: str = Field(default="https://github.com", alias="GITHUB_WEB_URL")
 
     # At least a second between writes to one installation (GitHub's secondary limits).
     write_interval: float = Field(default=1.0, alias="DEVEX_WRITE_INTERVAL")
@@ -54,6 +59,10 @@ class Settings(BaseSettings):
     http_header_timeout: float = Field(default=10.0, alias="DEVEX_HTTP_HEADER_TIMEOUT")
     http_body_timeout: float = Field(default=30.0, alias="DEVEX_HTTP_BODY_TIMEOUT")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    # How long a desk form waits for the worker to record it before showing "being recorded".
+    desk_wait: float = Field(default=5.0, alias="DEVEX_DESK_WAIT")
+    # Desk forms one person may send a minute (bids, withdrawals, registrations).
+    desk_rate: int = Field(default=10, alias="DEVEX_DESK_RATE")
 
     # Alerts (PRODUCT.md "Alerts"): off without SMTP_URL.
     public_url: Optional[str] = Field(default=None, alias="DEVEX_PUBLIC_URL")
@@ -75,6 +84,16 @@ class Settings(BaseSettings):
         if self.smtp_url and len(self.secret_key or "") < 16:
             raise ValueError("DEVEX_SECRET_KEY (at least 16 characters) is required when SMTP_URL turns alerts on")
         return self
+
+    @property
+    def desk_enabled(self) -> bool:
+        """The desk needs the App's client id and secret, and a key to sign sessions."""
+        return bool(self.github_client_id and self.github_client_secret and self.secret_key)
+
+    @property
+    def desk_base(self) -> Optional[str]:
+        """The board's public address when the desk is on, for links to it in messages."""
+        return self.public_url.rstrip("/") if self.desk_enabled and self.public_url else None
 
     @property
     def alerts_on(self) -> bool:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable
 
+from demo.desk import bid_from_desk
 from demo.scene import FINANCE_CONFIG, REPO, Procurement, opportunity_form
 
 
-def post_and_bid(p: Procurement, say: Callable[[str], None]) -> int:
-    """Plays chapters 1 to 3; returns the opportunity's issue number."""
+def post_and_bid(p: Procurement, say: Callable[[str], None]):
+    """Plays chapters 1 to 3; returns the opportunity's issue number and the desk bidder's browser."""
     sim = p.sim
     sim.repositories[REPO]["files"][".github/devex.yml"] = FINANCE_CONFIG
     say("1. A product manager posts an opportunity with a mistake in it (the department requires funds committed first).")
@@ -38,7 +39,8 @@ def post_and_bid(p: Procurement, say: Callable[[str], None]) -> int:
     p.comment(number, "coder-chen", "/bid 9000\nA quick rebuild.")
     p.comment(number, "coder-chen", "/withdraw")
     p.comment(number, "visitor-vic", "/status")
+    desk = bid_from_desk(p, number, say)
 
     say("\n3. The deadline passes; the scheduler closes bidding with no webhook arriving.")
     p.wait_until(datetime(2026, 11, 16, 19, 0, 5, tzinfo=timezone.utc))
-    return number
+    return number, desk

@@ -35,6 +35,10 @@ REPO = "canada-ca/digital-forms"
 INSTALLATION = 1
 API = "https://api.github.demo"
 SECRET = "demo-webhook-secret"
+WEB = "https://github.com"  # the simulated GitHub answers its web host too
+PUBLIC_URL = "https://devex.demo"
+DESK_CLIENT_ID = "Iv23liDemoDesk0001"
+DESK_CLIENT_SECRET = "demo-desk-client-secret"
 
 # The department turns on both controls of the Financial Administration Act:
 # funds committed before posting (s. 32) and work certified before payment (s. 34).
@@ -79,9 +83,18 @@ class Procurement:
             DEVEX_WRITE_INTERVAL=0,
             DEVEX_RETRY_BASE=0,
             DEVEX_CONFIG_TTL=0,
+            # The bidder's desk: the App's client for signing in with GitHub (simulated).
+            GITHUB_CLIENT_ID=DESK_CLIENT_ID,
+            GITHUB_CLIENT_SECRET=DESK_CLIENT_SECRET,
+            GITHUB_WEB_URL=WEB,
+            DEVEX_PUBLIC_URL=PUBLIC_URL,
+            DEVEX_SECRET_KEY="demo-desk-signing-key-0123456789",
+            DEVEX_DESK_WAIT=0,
         )
+        self.sim.oauth_app(DESK_CLIENT_ID, DESK_CLIENT_SECRET)
         self.github = GitHubApp("1", pem, API, transport=self.sim.transport())
         self.runtime = build(settings, engine=engine, github_call=self.github.call, clock=self.clock)
+        self.runtime.web_client = httpx.AsyncClient(transport=self.sim.transport())
         self.app = self.runtime.app()
         self.engine = engine
 

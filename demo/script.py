@@ -18,6 +18,7 @@ from bot.stages.exports import COLUMNS, EXPORTS, write
 from bot.web.export import export
 from demo.award import evaluate_and_award
 from demo.bidding import post_and_bid
+from demo.desk import read_debrief
 from demo.payments import pay_on_pull
 from demo.scene import REPO, Procurement
 
@@ -26,8 +27,9 @@ def run_demo(database: Path, out: Path, say: Callable[[str], None] = print) -> i
     p = Procurement(database, say)
     sim = p.sim
     say("devex-bot demo: a whole procurement, from label to payment, GitHub simulated.\n")
-    number = post_and_bid(p, say)
+    number, desk = post_and_bid(p, say)
     evaluate_and_award(p, number, say)
+    read_debrief(p, desk, say)
     pay_on_pull(p, number, say)
 
     say("\n" + "=" * 72)

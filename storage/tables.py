@@ -367,3 +367,28 @@ class MailMessage(SQLModel, table=True):
         sa.UniqueConstraint("address_hash", "opportunity_id", name="uq_mail_address_opportunity"),
         sa.Index("ix_mail_outbox_due", "status", "next_attempt_at", "id"),
     )
+
+
+# --------------------------------------------------------------------------
+# The bidder's desk.
+
+
+class DeskRequest(SQLModel, table=True):
+    """A form sent from the desk (register, bid, withdraw), applied by the worker in
+    the issue's order; its outcome is what the desk shows its sender. Never holds
+    the amount or the text (they travel in the inbox delivery and land in the
+    proposal's version)."""
+
+    __tablename__ = "desk_requests"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    login: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    user_id: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False, index=True))
+    kind: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    opportunity_id: Optional[int] = Field(default=None, sa_column=sa.Column(sa.Integer))
+    status: str = Field(default="pending", sa_column=sa.Column(sa.String(20), nullable=False))
+    outcome: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(40)))
+    params: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
+    done_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))

@@ -192,12 +192,14 @@ def test_approval_awards_assigns_announces_debriefs_and_closes_both_issues(harne
     assert "@bob is awarded this opportunity for **$8,000.00** CAD, taxes included. Approved by @admin-olga" in en
     assert "on the recommendation of @pm-alice" in en
     assert "| 1 | Design | $3,789.47 |" in en and "| 2 | Build | $4,210.53 |" in en
-    # The other bidders: the decision is made, their own rank, score and notes are on their desk;
-    # no other bidder's amount, score or rank on the opportunity.
-    assert "**To the other bidders** @carol @dave: the decision is made" in en
-    assert "Your own rank, score and the evaluators' notes on your proposal are on your desk" in en
-    assert "**Aux autres soumissionnaires** @carol @dave : la décision est prise" in fr
-    assert "70.00" not in announcement and "60.00" not in announcement and "ranked" not in en
+    # Each other bidder is told the decision is made and where their own rank and score
+    # are (their desk): no other bidder's amount, score or rank on the public thread.
+    [debrief] = [c for c in harness.bot_comments(number) if "### To the other bidders" in c]
+    assert "@carol, @dave: thank you for bidding. The decision is made" in english(debrief)
+    assert "on your desk" in english(debrief) and "dans votre bureau" in french(debrief)
+    for public in (announcement, debrief):
+        for hidden in ("ranked", "rang ", "70.00", "70,00", "60.00", "$7,500.00", "$9,000.00", "/100"):
+            assert hidden not in public
     assert "plan" not in announcement.lower()
     summary = harness.bot_comments(number)[0]
     assert "| Contractor | @bob, $8,000.00 |" in summary

@@ -6,6 +6,9 @@ the dispatcher refuses with it before the action runs, and `/help` shows it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Optional
 
 from bot.stages.effects import audit, bidders_of, refresh_summary, set_state
@@ -35,23 +38,28 @@ def registered(ctx, target: Target, login: str) -> Optional[str]:
 
 
 def register(ctx, target: Target, cmd, comment: dict) -> Outcome:
-    login = comment["user"]["login"]
+    kind, params = record_registration(ctx, target, comment["user"]["login"], comment["user"].get("id"), comment.get("html_url"))
+    return done(cmd, kind, **params)
+
+
+def record_registration(ctx, target: Target, login: str, user_id: Optional[int], url: Optional[str]) -> tuple[str, dict]:
+    """The attestation recorded (from a comment or the desk): the outcome's kind and values."""
     config = target.config
     store.lock_registration(ctx.session, login)
     existing = store.registration(ctx.session, login)
     if existing and existing.terms_version == config.terms_version:
-        return done(cmd, "already_registered", at=existing.registered_at, terms_url=existing.terms_url, terms_version=existing.terms_version)
+        return "already_registered", dict(at=existing.registered_at, terms_url=existing.terms_url, terms_version=existing.terms_version)
     row = Registration(
         login=login,
-        user_id=comment["user"].get("id"),
+        user_id=user_id,
         terms_url=config.terms_url,
         terms_version=config.terms_version,
-        comment_url=comment.get("html_url"),
+        comment_url=url,
         registered_at=ctx.now,
     )
     store.save(ctx.session, row)
-    audit(ctx, target.opportunity, "registered", url=comment.get("html_url"), who=login, terms_version=config.terms_version)
-    return done(cmd, "registered", at=ctx.now, terms_url=config.terms_url, terms_version=config.terms_version)
+    audit(ctx, target.opportunity, "registered", url=url, who=login, terms_version=config.terms_version)
+    return "registered", dict(at=ctx.now, terms_url=config.terms_url, terms_version=config.terms_version)
 
 
 def may_bid(ctx, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
@@ -90,30 +98,73 @@ def bid_refused(ctx, target: Target, refusal: Outcome, comment: dict) -> None:
         refusal.params["removed"] = True
 
 
+def amount_refusal(opportunity, amount: Decimal) -> Optional[tuple[str, dict]]:
+    """Why this amount cannot be bid on this opportunity (a refusal's code and values), or None."""
+    if amount <= 0:
+        return "amount_not_positive", {}
+    if amount > opportunity.value:
+        return "amount_over_value", {"value": opportunity.value}
+    return None
+
+
 def _bid_refusal(ctx, target: Target, cmd):
     """Why this bid's amount cannot be recorded, or None."""
     opportunity = target.opportunity
     if cmd.error:
         return refuse(cmd, "bid_usage", error=cmd.error, value=opportunity.value)
-    amount = cmd.args.amount
-    if amount <= 0:
-        return refuse(cmd, "amount_not_positive")
-    if amount > opportunity.value:
-        return refuse(cmd, "amount_over_value", value=opportunity.value)
+    found = amount_refusal(opportunity, cmd.args.amount)
+    if found:
+        return refuse(cmd, found[0], **found[1])
     if cmd.args.tax_words and opportunity.amounts_include_tax:
         return refuse(cmd, "amount_before_tax", words=cmd.args.tax_words)
     return None
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """A proposal version as recorded: what its receipt says."""
+
+    receipt: str
+    at: datetime
+    sha256: str
+    version: int
+    replaced: bool
+    late: bool  # written on time, applied after bidding closed: it joined the evaluation
+
+
 def bid(ctx, target: Target, cmd, comment: dict) -> Outcome:
     opportunity = target.opportunity
-    login = comment["user"]["login"]
-    at = ctx.written_at
     refusal = _bid_refusal(ctx, target, cmd)
     if refusal is not None:
         bid_refused(ctx, target, refusal, comment)
         return refusal
-    amount, text = cmd.args.amount, cmd.args.proposal
+    amount = cmd.args.amount
+    recorded = record_bid(ctx, target, comment["user"]["login"], amount, cmd.args.proposal, ctx.written_at, comment.get("id"), comment.get("html_url"))
+    sealed = opportunity.bidding == "sealed"
+    return done(
+        cmd,
+        "bid_receipt",
+        receipt=recorded.receipt,
+        at=recorded.at,
+        sha256=recorded.sha256,
+        version=recorded.version,
+        replaced=recorded.replaced,
+        sealed=sealed,
+        amount=None if sealed else amount,
+        deadline=opportunity.deadline,
+        timezone=opportunity.timezone,
+        late=recorded.late,
+        desk_base=ctx.settings.desk_base,
+        opportunity_ref=f"{opportunity.repository}%23{opportunity.issue_number}",
+    )
+
+
+def record_bid(
+    ctx, target: Target, login: str, amount: Decimal, text: str, at: datetime, comment_id: Optional[int] = None, url: Optional[str] = None
+) -> Recorded:
+    """Records a new version of this person's proposal (from a comment or the desk),
+    after the checks (`may_bid`, `amount_refusal`) have passed."""
+    opportunity = target.opportunity
     digest = receipts.proposal_sha256(amount, text)
     proposal = store.proposal_of(ctx.session, opportunity.id, login, lock=True)
     replaced = proposal is not None and proposal.status == "live"
@@ -133,8 +184,8 @@ def bid(ctx, target: Target, cmd, comment: dict) -> Outcome:
             text=text,
             sha256=digest,
             receipt_number=number,
-            comment_id=comment.get("id"),
-            comment_url=comment.get("html_url"),
+            comment_id=comment_id,
+            comment_url=url,
             delivery_id=ctx.delivery_id,
             submitted_at=at,
         )
@@ -147,27 +198,13 @@ def bid(ctx, target: Target, cmd, comment: dict) -> Outcome:
     proposal.receipt_number = number
     proposal.sha256 = digest
     ctx.session.add(proposal)
-    audit(ctx, opportunity, "bid_recorded", url=comment.get("html_url"), who=login, receipt=number, sha256=digest, version=version)
+    audit(ctx, opportunity, "bid_recorded", url=url, who=login, receipt=number, sha256=digest, version=version)
     late = not accepts_bids(State(opportunity.state))
     if late:
         # Bidding closed meanwhile: the proposal joins the evaluation, and its evaluators are told.
         joined_evaluation(ctx, opportunity, proposal, version, at)
     refresh_summary(ctx, opportunity)
-    sealed = opportunity.bidding == "sealed"
-    return done(
-        cmd,
-        "bid_receipt",
-        receipt=number,
-        at=at,
-        sha256=digest,
-        version=version,
-        replaced=replaced,
-        sealed=sealed,
-        amount=None if sealed else amount,
-        deadline=opportunity.deadline,
-        timezone=opportunity.timezone,
-        late=late,
-    )
+    return Recorded(number, at, digest, version, replaced, late)
 
 
 def may_withdraw(ctx, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
@@ -181,15 +218,20 @@ def may_withdraw(ctx, target: Target, login: str, fresh: bool) -> Optional[Refus
 
 
 def withdraw(ctx, target: Target, cmd, comment: dict) -> Outcome:
+    receipt = record_withdrawal(ctx, target, comment["user"]["login"], comment.get("html_url"))
+    return done(cmd, "withdrawn", receipt=receipt)
+
+
+def record_withdrawal(ctx, target: Target, login: str, url: Optional[str]) -> str:
+    """Withdraws this person's live proposal (after `may_withdraw`); returns its receipt number."""
     opportunity = target.opportunity
-    login = comment["user"]["login"]
     proposal = store.proposal_of(ctx.session, opportunity.id, login, lock=True)
     proposal.status = "withdrawn"
     proposal.withdrawn_at = ctx.now
     store.save(ctx.session, proposal)
-    audit(ctx, opportunity, "bid_withdrawn", url=comment.get("html_url"), who=login, receipt=proposal.receipt_number)
+    audit(ctx, opportunity, "bid_withdrawn", url=url, who=login, receipt=proposal.receipt_number)
     refresh_summary(ctx, opportunity)
-    return done(cmd, "withdrawn", receipt=proposal.receipt_number)
+    return proposal.receipt_number
 
 
 def status(ctx, target: Target, cmd, comment: dict) -> Outcome:

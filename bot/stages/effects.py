@@ -57,12 +57,13 @@ def post(ctx: Context, opportunity: Opportunity, body: str, then: Optional[dict]
 
 
 def refresh_summary(ctx: Context, opportunity: Opportunity) -> None:
-    ctx.write(summary_write(opportunity))
+    ctx.write(summary_write(opportunity, desk_base=ctx.settings.desk_base))
 
 
-def summary_write(opportunity: Opportunity):
-    """The summary edit, rendered when sent: pending ones coalesce (many bids, one edit)."""
-    return prepare_summary.write(opportunity.installation_id, str(opportunity.id), opportunity_id=opportunity.id)
+def summary_write(opportunity: Opportunity, desk_base: Optional[str] = None):
+    """The summary edit, rendered when sent: pending ones coalesce (many bids, one edit).
+    `desk_base`: the board's address when the desk is on (the summary links to it)."""
+    return prepare_summary.write(opportunity.installation_id, str(opportunity.id), opportunity_id=opportunity.id, desk_base=desk_base)
 
 
 def set_state(ctx: Context, opportunity: Opportunity, new: State, **detail: Any) -> None:
@@ -124,7 +125,7 @@ def prepare_summary(session: Session, write: GitHubWrite, body: dict, now: datet
     if opportunity is None:
         return Prepared(skip=True)
     try:
-        text = summary_body(session, opportunity, now)
+        text = summary_body(session, opportunity, now, desk_base=body.get("desk_base"))
     except ConfigError:
         # Never rendered from defaults in the file's place: the summary waits for
         # the file to be fixed (the next event refreshes it; the issue was told).

@@ -274,21 +274,15 @@ def approve(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:
 
 
 def _announce(ctx: Context, opportunity: Opportunity, award_row: Award, milestones) -> None:
-    """One announcement: the winner, the amount, the milestones; the other bidders are
-    told the decision is made and that their own rank, score and notes are on their desk
-    (no comment on the opportunity carries another bidder's amount, score or rank)."""
+    """One announcement: the winner, the amount, the milestones. Each other bidder is told
+    the decision is made and that their own rank, score and notes are on their desk:
+    the public thread carries no other bidder's amount, score or rank."""
     rows = [s for s in standings(ctx.session, opportunity.id) if s.live]
     others = [s for s in rows if s.bidder.lower() != award_row.contractor.lower()]
-    # The announcement itself mentions the contractor, the approver and the recommender.
-    first = MENTIONS_PER_COMMENT - 3
-    chunks = [others[:first]] + [others[i : i + MENTIONS_PER_COMMENT] for i in range(first, len(others), MENTIONS_PER_COMMENT)]
-    post(
-        ctx,
-        opportunity,
-        render("awarded", o=opportunity, award=award_row, milestones=milestones, debrief=chunks[0], ranked=len(rows), more=len(chunks) > 1),
-    )
-    for chunk in chunks[1:]:
-        post(ctx, opportunity, render("debrief", o=opportunity, debrief=chunk, ranked=len(rows)))
+    chunks = [others[i : i + MENTIONS_PER_COMMENT] for i in range(0, len(others), MENTIONS_PER_COMMENT)]
+    post(ctx, opportunity, render("awarded", o=opportunity, award=award_row, milestones=milestones, debrief=[], ranked=len(rows), more=False))
+    for chunk in chunks:
+        post(ctx, opportunity, render("debrief", o=opportunity, debrief=chunk, desk_base=ctx.settings.desk_base))
 
 
 def reject(ctx: Context, target: Target, cmd, comment: dict) -> Outcome:

@@ -22,7 +22,7 @@ def time_left(deadline: Optional[datetime], now: datetime) -> Optional[dict]:
     return {"days": seconds // 86400, "hours": seconds % 86400 // 3600, "minutes": seconds % 3600 // 60}
 
 
-def summary_body(session: Session, opportunity: Opportunity, now: datetime) -> str:
+def summary_body(session: Session, opportunity: Opportunity, now: datetime, desk_base: Optional[str] = None) -> str:
     """The summary's text; raises ConfigError while the repository's configuration is invalid."""
     proposals = store.proposals(session, opportunity.id, live_only=True)
     scored = {s.proposal_id for s in store.scores_for(session, opportunity.id)}
@@ -50,6 +50,7 @@ def summary_body(session: Session, opportunity: Opportunity, now: datetime) -> s
         terms_version=registration_terms[1],
         commitment=finance_store.commitment(session, opportunity.id),
         finance_officers=config.finance_officers,
+        desk_base=desk_base,
     )
 
 

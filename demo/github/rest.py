@@ -76,6 +76,7 @@ class Context:
     query: dict[str, str]
     body: Any
     installation_id: int | None = None
+    user: str | None = None  # the login a user token (OAuth web flow) belongs to
 
 
 def status_phrase(status: int) -> str:

@@ -13,7 +13,7 @@ import re
 import secrets
 import time
 from typing import Callable
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 import httpx
 from starlette.requests import Request
@@ -94,7 +94,10 @@ class Routes:
         if raw_path == ENTERPRISE_PREFIX or raw_path.startswith(ENTERPRISE_PREFIX + "/"):
             prefix, raw_path = ENTERPRISE_PREFIX, raw_path[len(ENTERPRISE_PREFIX):] or "/"
         try:
-            payload = json.loads(body) if body else None
+            if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+                payload = dict(parse_qsl(body.decode("utf-8"))) if body else {}  # the OAuth token exchange
+            else:
+                payload = json.loads(body) if body else None
         except ValueError:
             payload = MALFORMED
         with self.lock:
@@ -117,6 +120,12 @@ class Routes:
                 try:
                     if auth == "jwt":
                         self._check_jwt(headers)
+                    elif auth == "client":  # the OAuth token exchange: the client's id and secret in the body
+                        pass
+                    elif auth == "user":
+                        context.user = self._check_user_token(headers)
+                    elif auth == "basic":  # the App's client id and secret as HTTP basic credentials
+                        self._check_client_basic(headers)
                     else:
                         context.installation_id = self._check_token(headers)
                     reply = handler(context, **params)
@@ -146,6 +155,9 @@ class Routes:
         repo = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
         issue = repo + r"/issues/(?P<number>\d+)"
         table = [
+            ("POST", r"/login/oauth/access_token", "client", self._post_oauth_access_token_route),
+            ("GET", r"/user", "user", self._get_user),
+            ("DELETE", r"/applications/(?P<client_id>[^/]+)/token", "basic", self._delete_app_token),
             ("POST", r"/app/installations/(?P<installation_id>\d+)/access_tokens", "jwt", self._post_access_token),
             ("GET", repo, "token", self._get_repo),
             ("GET", repo + r"/contents(?:/(?P<path>.*))?", "token", self._get_content),

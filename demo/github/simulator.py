@@ -37,6 +37,7 @@ from demo.github.faults import Fault, Faults
 from demo.github.inspection import Inspection
 from demo.github.issues import Issues
 from demo.github.labels import Labels
+from demo.github.oauth import OAuth
 from demo.github.people import People
 from demo.github.repositories import Repositories
 from demo.github.rest import BOT_LOGIN, RecordedRequest
@@ -47,7 +48,7 @@ from demo.github.state import State
 from demo.github.webhooks import Webhooks, default_payloads_dir
 
 
-class SimulatedGitHub(Seeding, Faults, Inspection, People, Routes, Auth, Repositories, Issues, Comments, Labels, Reviews, Webhooks, State):
+class SimulatedGitHub(Seeding, Faults, Inspection, People, Routes, Auth, OAuth, Repositories, Issues, Comments, Labels, Reviews, Webhooks, State):
     """GitHub's state and REST API, in memory. Every public method is thread-safe.
 
     Each base class is one concern, in its own module of `demo.github`; this
@@ -91,6 +92,9 @@ class SimulatedGitHub(Seeding, Faults, Inspection, People, Routes, Auth, Reposit
         self.human_events: list[tuple[str, dict]] = []
         self.tokens: dict[str, dict] = {}
         self.token_requests: dict[int, int] = {}
+        self.oauth_clients: dict[str, str] = {}
+        self.oauth_codes: dict[str, dict] = {}
+        self.user_tokens: dict[str, dict] = {}
 
         self._faults: list[Fault] = []
         self._templates: dict[tuple[str, str], dict] = {}
