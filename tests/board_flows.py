@@ -50,6 +50,7 @@ def awarded_and_paid(harness) -> int:
     harness.act(harness.sim.human_open_pull_request(REPO, "Cache the dependencies", f"Closes #{number}", "bob"))
     harness.run()
     pull = max(harness.sim.issues[REPO])
+    harness.sim.add_review(REPO, pull, "pm-alice", "APPROVED")  # acceptance: a writer who is not the contractor approved it
     harness.act(harness.sim.human_merge_pull_request(REPO, pull, "pm-alice"))
     harness.run()
     harness.comment(number, "admin-olga", "/paid 1 EFT-2026-0042")

@@ -389,7 +389,7 @@ def _command(name: str, args: object) -> Command:
 
 VALID_COMMANDS = st.one_of(
     st.sampled_from(["help", "status", "register", "withdraw"]).map(lambda n: _command(n, NoArgs())),
-    st.builds(lambda j: _command("approve", ApproveArgs(j)), ONE_LINE),
+    st.builds(lambda j: _command("approve", ApproveArgs(j)), ONE_LINE.map(lambda s: " ".join(s.split()))),
     st.builds(lambda r: _command("commit", CommitArgs(r)), WORD_FIRST),
     st.builds(lambda i: _command("certify", CertifyArgs(i)), st.integers(0, 10**18 - 1)),
     st.builds(lambda a, p: _command("bid", BidArgs(a, p)), CENTS, PROPOSALS),

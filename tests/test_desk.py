@@ -107,10 +107,10 @@ def test_the_desk_keeps_the_rules_and_refusals_of_bid(desk, sim):
     assert "No opportunity is octo-org/procurement#999" in shown(bob.send("bid", opportunity=ref(999), amount="100", proposal="Plan."))
     assert "Write it as OWNER/REPO#NUMBER" in shown(bob.send("bid", opportunity="number five", amount="100", proposal="Plan."))
     assert "Tick the box" in shown(bob.send("register", opportunity=ref(number)))
-    # Its author may not bid on it.
+    # Its author may not bid on it: she cannot even attest that she has no conflict.
     alice = signed_in(desk, "pm-alice")
-    alice.send("register", opportunity=ref(number), attest="yes")
-    assert "You may not bid on this opportunity" in shown(alice.send("bid", opportunity=ref(number), amount="100", proposal="Mine."))
+    assert "You have a conflict of interest on this opportunity" in shown(alice.send("register", opportunity=ref(number), attest="yes"))
+    assert "You have not registered yet" in shown(alice.send("bid", opportunity=ref(number), amount="100", proposal="Mine."))
     # After the deadline: refused, by the time the desk received the form.
     desk.clock.now = desk.clock.now.replace(month=11, day=20, hour=19, minute=0)
     assert bob.desk().status_code == 302  # a session lasts 8 hours

@@ -316,7 +316,7 @@ def _paid(rest: str) -> _Parsed:
 
 
 def _approve(rest: str) -> _Parsed:
-    return ApproveArgs(justification=rest.strip()), None, {}
+    return ApproveArgs(justification=" ".join(rest.split())), None, {}
 
 
 def _commit(rest: str) -> _Parsed:

@@ -25,8 +25,10 @@ from storage.tables import Proposal, ProposalVersion, Registration
 
 
 def may_register(ctx, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
-    """The attestation says "no conflict of interest": not for someone who has one here."""
-    conflict = target.people.conflict(login, target.opportunity.author, fresh=fresh)
+    """The attestation says "no conflict of interest": not for someone who has one here.
+    As for a bid, the check may use a recent answer, and none at all for a commenter
+    GitHub says is no collaborator (a registration is not a privileged command)."""
+    conflict = target.people.conflict(login, target.opportunity.author, fresh=False)
     if conflict.conflicted:
         return Refusal("register_conflicted", "conflicted", {"reasons": list(conflict.reasons)})
     return None
