@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import tempfile
 import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator
 
 import respx
 from cryptography.hazmat.primitives import serialization
@@ -27,35 +26,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from demo.github import SimulatedGitHub
 from storage.db import make_engine
 from storage.migrate import upgrade
+from tests.board_browser import AXE_TAGS, axe_violations, browser_missing, chromium, free_port  # noqa: F401  (one browser harness)
 from tests.conftest import API, INSTALLATION, REPO, Clock, Harness
 from tests.desk_flows import CLIENT_ID, CLIENT_SECRET, DESK_SETTINGS, Browser, github_mock
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-AXE = ROOT / ".venv" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
-RUN_AXE = """
-const done = arguments[arguments.length - 1];
-axe.run(document, {runOnly: {type: "tag", values: arguments[0]}, resultTypes: ["violations"]})
-  .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-      nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ") + ": " + n.failureSummary)}))))
-  .catch(e => done([{id: "axe-error", help: String(e), nodes: []}]));
-"""
-
-
-def browser_missing() -> Optional[str]:
-    for path in (CHROMIUM, CHROMEDRIVER, AXE):
-        if not path.exists():
-            return f"{path} is missing: run `make browser`"
-    return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def seed(harness) -> dict:
@@ -123,41 +99,3 @@ def served_desk() -> Iterator[tuple[str, dict]]:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def chromium(width: int = 1280, height: int = 1000):
-    """Headless Chromium with nothing of its own reaching the network, in a fresh profile."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="devex-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-default-apps",
-        "--disable-extensions",
-        "--no-first-run",
-        f"--window-size={width},{height}",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_script_timeout(60)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def axe_violations(driver) -> list[dict]:
-    """axe-core's violations of WCAG 2.0 and 2.1, levels A and AA, on the page shown."""
-    driver.execute_script(AXE.read_text(encoding="utf-8"))
-    return driver.execute_async_script(RUN_AXE, AXE_TAGS)
