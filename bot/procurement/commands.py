@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from bot.procurement import markdown
 from bot.procurement.command_args import (
@@ -96,15 +96,9 @@ HTML_COMMENT_OPEN_RE = re.compile(r"^\x20{0,3}<!--")
 # --- the comment ------------------------------------------------------------
 
 
-def parse_commands(body: str | None, names: Mapping[str, tuple[str, type]]) -> list[Command]:
-    """Every command in a comment body, in order. Never raises.
-
-    `names`: each name a person may type (lower case, NFC) -> the command's
-    canonical name and its argument type (the command table's `GRAMMAR`)."""
-    if not isinstance(body, str) or not body:
-        return []
-    lines = markdown.lines(body)
-    commands: list[Command] = []
+def _readable_lines(lines: list[str]) -> Iterator[tuple[int, str]]:
+    """The lines a reader sees as text, with their index: not inside fenced code
+    or an HTML comment, and not `>` quotes (quoting someone's command does nothing)."""
     fence: str | None = None  # the open fence's marker, while inside one
     in_html_comment = False
     for index, line in enumerate(lines):
@@ -124,6 +118,19 @@ def parse_commands(body: str | None, names: Mapping[str, tuple[str, type]]) -> l
             continue
         if QUOTE_RE.match(line):
             continue
+        yield index, line
+
+
+def parse_commands(body: str | None, names: Mapping[str, tuple[str, type]]) -> list[Command]:
+    """Every command in a comment body, in order. Never raises.
+
+    `names`: each name a person may type (lower case, NFC) -> the command's
+    canonical name and its argument type (the command table's `GRAMMAR`)."""
+    if not isinstance(body, str) or not body:
+        return []
+    lines = markdown.lines(body)
+    commands: list[Command] = []
+    for index, line in _readable_lines(lines):
         match = COMMAND_LINE_RE.match(line)
         if match is None:
             continue
@@ -215,25 +222,7 @@ def looks_like_bid(body: str | None) -> bool:
     opportunity such a comment is removed and answered like a refused bid."""
     if not isinstance(body, str) or "/" not in body:
         return False
-    fence: str | None = None
-    in_html_comment = False
-    for line in markdown.lines(body):
-        if fence is not None:
-            if markdown.closes_fence(line, fence):
-                fence = None
-            continue
-        if in_html_comment:
-            in_html_comment = "-->" not in line
-            continue
-        opening = FENCE_OPEN_RE.match(line)
-        if opening:
-            fence = opening["fence"]
-            continue
-        if HTML_COMMENT_OPEN_RE.match(line):
-            in_html_comment = "-->" not in line.split("<!--", 1)[1]
-            continue
-        if QUOTE_RE.match(line):
-            continue
+    for _, line in _readable_lines(markdown.lines(body)):
         folded = unicodedata.normalize("NFKD", line)
         if NEAR_MISS_RE.match("".join(c for c in folded if not unicodedata.combining(c))):
             return True
