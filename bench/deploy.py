@@ -237,6 +237,9 @@ class Deployment:
         for proc in procs:
             out = Path(folder) / f"{name}-{proc.pid}.txt"
             argv = [str(VENV_BIN / "py-spy"), "record", "--pid", str(proc.pid), "--format", "raw", "--rate", "200", "--nonblocking", "-o", str(out)]
+            # DEVEX_BENCH_PYSPY_GIL=1: only the thread holding the GIL (where the Python CPU goes).
+            if os.environ.get("DEVEX_BENCH_PYSPY_GIL"):
+                argv.append("--gil")
             self.procs.start(f"py-spy-{name}-{proc.pid}", argv, _env({}))
 
     def stop_app(self) -> None:

@@ -45,6 +45,13 @@ URGENT = "devex_urgent"
 
 # How many urgent turns at most pass before a waiting background transaction's.
 URGENT_TURNS = 4
+# An execution option: on SQLite, begin only if the write lock is free this
+# instant, else raise `WriteLockBusy` at once (see `at_once`).
+AT_ONCE = "devex_at_once"
+
+
+class WriteLockBusy(Exception):
+    """The process's SQLite write lock was not free, and the transaction asked not to wait (`at_once`)."""
 
 
 class _TurnLock:
@@ -71,6 +78,8 @@ class _TurnLock:
             if not self._held and not self._urgent and not self._normal:
                 self._held = True
                 return True
+            if timeout <= 0:
+                return False
             waiter = self._Waiter()
             queue = self._urgent if urgent else self._normal
             queue.append(waiter)
@@ -118,8 +127,10 @@ def _sqlite_connection_class(write_lock: _TurnLock) -> type:
                 self.execute(f"PRAGMA synchronous={level}")
                 self.synchronous = level
 
-        def take_write_lock(self, urgent: bool = False) -> None:
-            self.holds_write_lock = write_lock.acquire(timeout=WRITE_LOCK_WAIT, urgent=urgent)
+        def take_write_lock(self, urgent: bool = False, at_once: bool = False) -> None:
+            self.holds_write_lock = write_lock.acquire(timeout=0 if at_once else WRITE_LOCK_WAIT, urgent=urgent)
+            if at_once and not self.holds_write_lock:
+                raise WriteLockBusy()
 
         def _give_back(self) -> None:
             if self.holds_write_lock:
@@ -183,7 +194,8 @@ def make_engine(url: str, **kwargs) -> Engine:
             # pysqlite's own transaction handling is off (isolation_level=None);
             # take the write lock at BEGIN so two writers never deadlock on upgrade.
             dbapi_connection = conn.connection.dbapi_connection
-            dbapi_connection.take_write_lock(urgent=bool(conn.get_execution_options().get(URGENT)))
+            options = conn.get_execution_options()
+            dbapi_connection.take_write_lock(urgent=bool(options.get(URGENT)), at_once=bool(options.get(AT_ONCE)))
             try:
                 deferred = conn.get_execution_options().get(DURABILITY) == "deferred"
                 dbapi_connection.set_synchronous("NORMAL" if deferred else "FULL")
@@ -280,6 +292,13 @@ def urgent(engine: Engine) -> Engine:
     return engine.execution_options(**{URGENT: True})
 
 
+def at_once(engine: Engine) -> Engine:
+    """The same engine, whose transactions on SQLite begin only when the process's write
+    lock is free this instant, else raise `WriteLockBusy` without waiting: for a caller
+    that must not block (intake on the event loop's thread) and has somewhere else to wait."""
+    return engine.execution_options(**{AT_ONCE: True})
+
+
 def durable(engine: Engine) -> Engine:
     """The same engine with full durability again (for a commit that must survive a power cut)."""
     return engine.execution_options(**{DURABILITY: "full"})
@@ -314,3 +333,16 @@ def ping(engine: Engine) -> bool:
         return True
     except Exception:
         return False
+
+
+def hold(session: Session, row):
+    """Keeps `row` (an ORM object, or None) for as long as `session` lives, and returns it.
+
+    The identity map keeps only weak references: an object nobody holds is
+    dropped, and the next `session.get` of it reads the database again. The
+    worker handles a batch of deliveries in one session; what each reads by
+    key (its installation, its repository's configuration) is then read once
+    for the batch."""
+    if row is not None:
+        session.info.setdefault("devex_held", []).append(row)
+    return row

@@ -7,6 +7,7 @@ from typing import Iterable, Optional
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, delete, select
 
+from storage.db import hold
 from storage.tables import Installation, InstallationRepository, utcnow
 
 
@@ -30,7 +31,7 @@ def touch_installation(session: Session, installation_id: int, account: str = ""
     elif account and installation.account != account:
         installation.account = account
         session.add(installation)
-    return installation
+    return hold(session, installation)  # read once for the worker's batch (storage.db.hold)
 
 
 def installation_active(session: Session, installation_id: int) -> bool:

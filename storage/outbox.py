@@ -51,12 +51,15 @@ def enqueue(session: Session, write: Write, delivery_id: Optional[str] = None, n
         # Only into one the sender has not taken yet: it holds the rows it is rendering
         # (skipped here), and a leased one has lost its key. This transaction's lock
         # then keeps the sender off the row until the state it must show is committed.
-        pending = session.exec(
-            select(GitHubWrite.id)
-            .where(GitHubWrite.coalesce_key == write.coalesce_key, GitHubWrite.status == "pending")
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).first()
+        # No autoflush: the outbox's rows are inserted at once (below), so none is waiting in
+        # the session, and the handler's own changes go to the database in one flush later.
+        with session.no_autoflush:
+            pending = session.exec(
+                select(GitHubWrite.id)
+                .where(GitHubWrite.coalesce_key == write.coalesce_key, GitHubWrite.status == "pending")
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
         if pending is not None:
             return False
     now = now or utcnow()
@@ -127,11 +130,16 @@ def claim_installation(session: Session, write_interval: float, now: Optional[da
     installation = session.exec(query).first()
     if installation is None:
         return None
-    head = session.exec(
-        select(GitHubWrite.id)
+    # Two index seeks (ix_github_writes_head), not a sort of every pending write.
+    top_now = (
+        select(sa.func.max(GitHubWrite.priority))
         .where(GitHubWrite.installation_id == installation.id, GitHubWrite.status == "pending")
-        .order_by(GitHubWrite.priority.desc(), GitHubWrite.id)
-        .limit(1)
+        .scalar_subquery()
+    )
+    head = session.exec(
+        select(sa.func.min(GitHubWrite.id)).where(
+            GitHubWrite.installation_id == installation.id, GitHubWrite.status == "pending", GitHubWrite.priority == top_now
+        )
     ).first()
     if head is None:
         return None

@@ -68,7 +68,8 @@ class GitHubWrite(SQLModel, table=True):
     sent_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
     result: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
 
-    __table_args__ = (sa.Index("ix_github_writes_queue", "status", "installation_id", "id"),)
+    # An installation's head (highest priority, then oldest) and the writes behind it, by index seeks.
+    __table_args__ = (sa.Index("ix_github_writes_head", "status", "installation_id", "priority", "id"),)
 
 
 class Installation(SQLModel, table=True):

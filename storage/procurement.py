@@ -216,6 +216,9 @@ def pull_request_link(session: Session, repository: str, number: int) -> Optiona
 # ---------------------------------------------------------------- audit
 
 
+_AUDIT_INSERT = sa.insert(AuditEvent.__table__)
+
+
 def record(
     session: Session,
     *,
@@ -226,18 +229,22 @@ def record(
     delivery_id: Optional[str] = None,
     url: Optional[str] = None,
     **detail: Any,
-) -> AuditEvent:
-    event = AuditEvent(
-        opportunity_id=opportunity_id,
-        actor=actor,
-        kind=kind,
-        detail=json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True),
-        delivery_id=delivery_id,
-        url=url,
-        at=at,
+) -> None:
+    """One audit event, inserted at once with a Core statement built once: no ORM
+    object for a row that is never read back or changed in the transaction that
+    writes it (append-only), and none of the unit of work's cost on every bid."""
+    session.connection().execute(
+        _AUDIT_INSERT,
+        {
+            "opportunity_id": opportunity_id,
+            "actor": actor,
+            "kind": kind,
+            "detail": json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True),
+            "delivery_id": delivery_id,
+            "url": url,
+            "at": at,
+        },
     )
-    session.add(event)
-    return event
 
 
 def history(session: Session, opportunity_id: int) -> list[AuditEvent]:

@@ -26,7 +26,7 @@ from bot.pipeline.webhooks import MAX_BODY, WebhookEndpoint, signature_ok  # noq
 from bot.pipeline.pacing import IntakeActivity
 from bot.pipeline.routing import Router
 from storage import inbox
-from storage.db import is_sqlite, ping, try_again, urgent
+from storage.db import WriteLockBusy, at_once, is_sqlite, ping, try_again, urgent
 from storage.inbox import NewDelivery
 from storage.tables import utcnow
 
@@ -54,6 +54,7 @@ class IntakeWriter:
     def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow):
         # Urgent: on SQLite its turn at the write lock comes before background work's.
         self.engine = urgent(engine)
+        self._at_once = at_once(self.engine)
         self.clock = clock
         self._queue: Optional[asyncio.Queue] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -84,11 +85,29 @@ class IntakeWriter:
         # each gets its own answer.
         return [self._store_alone(d) for d in deliveries]
 
-    def _store_together(self, deliveries: list[NewDelivery]) -> list[bool]:
+    def _store_together(self, deliveries: list[NewDelivery], engine: Optional[Engine] = None) -> list[bool]:
         # One transaction for the batch, committed (fsync on SQLite, a synchronous
         # commit on PostgreSQL) before any of its deliveries is answered.
-        with self.engine.begin() as connection:
+        with (engine or self.engine).begin() as connection:
             return inbox.store_many(connection, deliveries, self.clock())
+
+    def _store_here(self, deliveries: list[NewDelivery]) -> Optional[list[Union[bool, BaseException]]]:
+        """SQLite: the batch stored on the event loop's own thread when the write lock is
+        free this instant; None when it is not (or the batch failed), for the thread
+        (`_store_batch`) to wait for it there, never the loop.
+
+        Why on the loop: intake here is bound by latency (GitHub's connections each
+        wait for their answer), and a batch of 8 takes about 1 ms on the loop (insert
+        and fsync, the GIL let go during both) against 2.5 to 3 ms handed to a thread:
+        the hop there and back, and the GIL taken back from the busy loop after each
+        SQLite call. Even the commit alone on a thread cost more than it saved:
+        2,400 deliveries/s against 3,700 on the loop (docs/benchmarks.md, issue 18)."""
+        try:
+            return self._store_together(deliveries, self._at_once)
+        except WriteLockBusy:
+            return None
+        except Exception:
+            return None  # the thread's path answers for each delivery
 
     def _store_alone(self, delivery: NewDelivery) -> Union[bool, BaseException]:
         for attempt in range(1, STORE_ATTEMPTS + 1):
@@ -132,11 +151,15 @@ class IntakeWriter:
 
     async def _store_and_answer(self, batch: list, slots: asyncio.Semaphore) -> None:
         try:
-            if self._threads is None:
-                self._threads = ThreadPoolExecutor(self.parallel, thread_name_prefix="devex-intake")
             # A delivery id twice in one batch: the second is a duplicate.
             try:
-                results = await asyncio.get_running_loop().run_in_executor(self._threads, self._store_batch, [d for d, _ in batch])
+                deliveries = [d for d, _ in batch]
+                results = self._store_here(deliveries) if self.parallel == 1 else None
+                if results is None:
+                    if self._threads is None:
+                        self._threads = ThreadPoolExecutor(self.parallel, thread_name_prefix="devex-intake")
+                    loop = asyncio.get_running_loop()
+                    results = await loop.run_in_executor(self._threads, self._store_batch, deliveries)
             except Exception as exc:  # pragma: no cover - _store_batch answers for each
                 results = [exc] * len(batch)
         finally:
