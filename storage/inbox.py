@@ -111,6 +111,13 @@ def store_many(session: Union[Session, sa.Connection], deliveries: list[NewDeliv
             return [store(session, d, now) for d in deliveries]
         with Session(bind=connection) as own:
             return [store(own, d, now) for d in deliveries]
+    sql, parameters = store_statement(dialect, deliveries, now)
+    return stored_answers(deliveries, {row[0] for row in connection.exec_driver_sql(sql, parameters)})
+
+
+def store_statement(dialect: sa.Dialect, deliveries: list[NewDelivery], now: Optional[datetime] = None) -> tuple[str, tuple]:
+    """`store_many`'s statement and its parameters, for the driver itself (PostgreSQL or
+    SQLite): its rows are the delivery ids stored, for `stored_answers`."""
     # The time, as the column type stores it (UTC; SQLite's text form), made once for the batch.
     when = Delivery.__table__.c.received_at.type.dialect_impl(dialect).bind_processor(dialect)
     now = now or utcnow()
@@ -118,7 +125,12 @@ def store_many(session: Union[Session, sa.Connection], deliveries: list[NewDeliv
     parameters: list = []
     for d in deliveries:
         parameters += (d.delivery_id, d.event, d.action, d.installation_id, d.repository, d.ordering_key, d.payload, "pending", 0, stamp, stamp)
-    stored = {row[0] for row in connection.exec_driver_sql(_store_sql(dialect, len(deliveries)), tuple(parameters))}
+    return _store_sql(dialect, len(deliveries)), tuple(parameters)
+
+
+def stored_answers(deliveries: list[NewDelivery], stored: set) -> list[bool]:
+    """Each delivery's answer from the ids the insert returned: False for one stored
+    before, or earlier in the batch."""
     results, seen = [], set()
     for d in deliveries:
         results.append(d.delivery_id in stored and d.delivery_id not in seen)

@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.pipeline.webhooks import MAX_BODY, WebhookEndpoint, signature_ok  # noqa: F401 (MAX_BODY, signature_ok: part of intake's API)
+from bot.pipeline.intake_postgres import AsyncPostgresStore
 from bot.pipeline.pacing import IntakeActivity
 from bot.pipeline.routing import Router
 from storage import inbox
@@ -62,6 +63,7 @@ class IntakeWriter:
         # Threads of its own: the hop to them costs less than anyio's pool.
         self._threads: Optional[ThreadPoolExecutor] = None
         self.parallel = 1 if is_sqlite(engine) else POSTGRESQL_PARALLEL
+        self._postgres = AsyncPostgresStore(engine) if engine.dialect.name == "postgresql" else None
         self._in_flight: set = set()
 
     def _store_batch(self, deliveries: list[NewDelivery]) -> list[Union[bool, BaseException]]:
@@ -155,6 +157,11 @@ class IntakeWriter:
             try:
                 deliveries = [d for d, _ in batch]
                 results = self._store_here(deliveries) if self.parallel == 1 else None
+                if self._postgres is not None:
+                    try:
+                        results = await self._postgres.store(deliveries, self.clock())
+                    except Exception:
+                        results = None  # nothing stored: the thread's path stores them and answers for each
                 if results is None:
                     if self._threads is None:
                         self._threads = ThreadPoolExecutor(self.parallel, thread_name_prefix="devex-intake")
