@@ -59,8 +59,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port or settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        # Applied by the app itself, to every request but intake's (IntakeApp.behind_proxy).
+        proxy_headers=False,
         **server_options(settings.http_header_timeout),
     )
+    app.behind_proxy(config.forwarded_allow_ips)
     uvicorn.Server(config).run()
     return 0
 

@@ -162,17 +162,28 @@ def claim(session: Session, now: Optional[datetime] = None, limit: int = 1) -> l
     Never two of one ordering key: each is the oldest pending delivery of its
     key, so handling them in any order keeps every issue's order."""
     now = now or utcnow()
-    query = (
-        select(Delivery)
-        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now, ~_OLDER_PENDING)
-        # In the claim index's order, so the scan stops at the first claimable row:
-        # ordered by id alone, PostgreSQL walks every done row (56 ms at 200,000)
-        # and SQLite sorts every pending one (5 ms at 1,000 pending).
-        .order_by(Delivery.next_attempt_at, Delivery.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return list(session.exec(query).all())
+    return list(session.exec(_claim_query(limit), params={"now": now}).all())
+
+
+_CLAIMS: dict[int, sa.Select] = {}
+
+
+def _claim_query(limit: int) -> sa.Select:
+    """Built once per limit (storage.procurement says why)."""
+    query = _CLAIMS.get(limit)
+    if query is None:
+        query = (
+            select(Delivery)
+            .where(Delivery.status == "pending", Delivery.next_attempt_at <= sa.bindparam("now"), ~_OLDER_PENDING)
+            # In the claim index's order, so the scan stops at the first claimable row:
+            # ordered by id alone, PostgreSQL walks every done row (56 ms at 200,000)
+            # and SQLite sorts every pending one (5 ms at 1,000 pending).
+            .order_by(Delivery.next_attempt_at, Delivery.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        _CLAIMS[limit] = query
+    return query
 
 
 def mark_done(session: Session, delivery: Delivery, now: Optional[datetime] = None) -> None:

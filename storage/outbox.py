@@ -36,6 +36,13 @@ class Write:
 
 
 _ENQUEUE = sa.insert(GitHubWrite.__table__)
+# Built once (storage.procurement says why).
+_COALESCING = (
+    select(GitHubWrite.id)
+    .where(GitHubWrite.coalesce_key == sa.bindparam("key"), GitHubWrite.status == "pending")
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
 
 
 def enqueue(session: Session, write: Write, delivery_id: Optional[str] = None, now: Optional[datetime] = None) -> bool:
@@ -54,12 +61,7 @@ def enqueue(session: Session, write: Write, delivery_id: Optional[str] = None, n
         # No autoflush: the outbox's rows are inserted at once (below), so none is waiting in
         # the session, and the handler's own changes go to the database in one flush later.
         with session.no_autoflush:
-            pending = session.exec(
-                select(GitHubWrite.id)
-                .where(GitHubWrite.coalesce_key == write.coalesce_key, GitHubWrite.status == "pending")
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).first()
+            pending = session.exec(_COALESCING, params={"key": write.coalesce_key}).first()
         if pending is not None:
             return False
     now = now or utcnow()
@@ -92,11 +94,8 @@ def ensure_installation(session: Session, installation_id: int, account: str = "
     return installation
 
 
-def claim_installation(session: Session, write_interval: float, now: Optional[datetime] = None) -> Optional[tuple[Installation, GitHubWrite]]:
-    """Locks an active installation whose oldest pending write is due and whose
-    last write is at least `write_interval` old; returns it with that write."""
-    now = now or utcnow()
-    spaced = now - timedelta(seconds=write_interval)
+def _claim_queries():
+    """claim_installation's three statements, built once (storage.procurement says why)."""
     # The head: the oldest of the highest-priority pending writes.
     top = (
         select(sa.func.max(GitHubWrite.priority))
@@ -112,40 +111,51 @@ def claim_installation(session: Session, write_interval: float, now: Optional[da
     )
     due_head = (
         select(GitHubWrite.id)
-        .where(GitHubWrite.id == head_id, GitHubWrite.next_attempt_at <= now)
+        .where(GitHubWrite.id == head_id, GitHubWrite.next_attempt_at <= sa.bindparam("now"))
         .correlate(Installation)
         .exists()
     )
-    query = (
+    installation = (
         select(Installation)
         .where(
             Installation.status == "active",
-            sa.or_(Installation.last_write_at.is_(None), Installation.last_write_at <= spaced),
+            sa.or_(Installation.last_write_at.is_(None), Installation.last_write_at <= sa.bindparam("spaced")),
             due_head,
         )
         .order_by(sa.nulls_first(Installation.last_write_at.asc()), Installation.id)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
-    installation = session.exec(query).first()
-    if installation is None:
-        return None
     # Two index seeks (ix_github_writes_head), not a sort of every pending write.
     top_now = (
         select(sa.func.max(GitHubWrite.priority))
-        .where(GitHubWrite.installation_id == installation.id, GitHubWrite.status == "pending")
+        .where(GitHubWrite.installation_id == sa.bindparam("installation_id"), GitHubWrite.status == "pending")
         .scalar_subquery()
     )
-    head = session.exec(
-        select(sa.func.min(GitHubWrite.id)).where(
-            GitHubWrite.installation_id == installation.id, GitHubWrite.status == "pending", GitHubWrite.priority == top_now
-        )
-    ).first()
+    head = select(sa.func.min(GitHubWrite.id)).where(
+        GitHubWrite.installation_id == sa.bindparam("installation_id"), GitHubWrite.status == "pending", GitHubWrite.priority == top_now
+    )
+    write = select(GitHubWrite).where(GitHubWrite.id == sa.bindparam("write_id")).with_for_update(skip_locked=True)
+    return installation, head, write
+
+
+_CLAIM_INSTALLATION, _HEAD, _LOCK_WRITE = _claim_queries()
+
+
+def claim_installation(session: Session, write_interval: float, now: Optional[datetime] = None) -> Optional[tuple[Installation, GitHubWrite]]:
+    """Locks an active installation whose oldest pending write is due and whose
+    last write is at least `write_interval` old; returns it with that write."""
+    now = now or utcnow()
+    spaced = now - timedelta(seconds=write_interval)
+    installation = session.exec(_CLAIM_INSTALLATION, params={"now": now, "spaced": spaced}).first()
+    if installation is None:
+        return None
+    head = session.exec(_HEAD, params={"installation_id": installation.id}).first()
     if head is None:
         return None
     # Locked while it is rendered and leased, so no worker folds a newer state into it
     # meanwhile; a worker folding one in now holds it: try again later, never skip past it.
-    write = session.exec(select(GitHubWrite).where(GitHubWrite.id == head).with_for_update(skip_locked=True)).first()
+    write = session.exec(_LOCK_WRITE, params={"write_id": head}).first()
     if write is None:
         return None
     return installation, write
@@ -165,27 +175,40 @@ def mark_sent(
     session.add(installation)
 
 
+_BEHIND = (
+    select(GitHubWrite)
+    .where(
+        GitHubWrite.installation_id == sa.bindparam("installation_id"),
+        GitHubWrite.status == "pending",
+        GitHubWrite.priority == sa.bindparam("priority"),
+        GitHubWrite.id > sa.bindparam("head_id"),
+    )
+    .order_by(GitHubWrite.id)
+)
+_BEHINDS: dict[int, Any] = {}
+
+
+def _behind(limit: int):
+    query = _BEHINDS.get(limit)
+    if query is None:
+        query = _BEHINDS[limit] = _BEHIND.limit(limit)
+    return query
+
+
+_LOCK_IDS = select(GitHubWrite.id).where(GitHubWrite.id.in_(sa.bindparam("ids", expanding=True))).with_for_update(skip_locked=True)
+
+
 def due_behind(session: Session, installation_id: int, head_id: int, now: datetime, limit: int, priority: int = 0) -> list[GitHubWrite]:
     """Up to `limit` pending writes right behind the head, in order, as long as they are due
     (behind a priority head, only writes of its priority: the others wait until those are sent)."""
     if limit <= 0:
         return []
     rows = session.exec(
-        select(GitHubWrite)
-        .where(
-            GitHubWrite.installation_id == installation_id,
-            GitHubWrite.status == "pending",
-            GitHubWrite.priority == priority,
-            GitHubWrite.id > head_id,
-        )
-        .order_by(GitHubWrite.id)
-        .limit(limit)
+        _behind(limit), params={"installation_id": installation_id, "priority": priority, "head_id": head_id}
     ).all()
     # Locked like the head while they are rendered; one a worker holds (folding a newer
     # state into it) ends the batch, so nothing is sent ahead of it.
-    locked = set(
-        session.exec(select(GitHubWrite.id).where(GitHubWrite.id.in_([r.id for r in rows])).with_for_update(skip_locked=True)).all()
-    ) if rows else set()
+    locked = set(session.exec(_LOCK_IDS, params={"ids": [r.id for r in rows]}).all()) if rows else set()
     due = []
     for row in rows:
         if row.next_attempt_at > now or row.id not in locked:
@@ -211,9 +234,13 @@ def note_in_flight(session: Session, write_ids: list[int], note: str) -> None:
     session.exec(sa.update(GitHubWrite).where(GitHubWrite.id.in_(write_ids)).values(last_error=note))
 
 
+_RELOAD = select(GitHubWrite).where(GitHubWrite.id.in_(sa.bindparam("ids", expanding=True))).execution_options(populate_existing=True)
+_RELOCK = select(Installation).where(Installation.id == sa.bindparam("installation_id")).with_for_update().execution_options(populate_existing=True)
+
+
 def reload(session: Session, write_ids: list[int]) -> dict[int, GitHubWrite]:
     """The writes as they are now, by id (one query for a whole batch)."""
-    rows = session.exec(select(GitHubWrite).where(GitHubWrite.id.in_(write_ids)).execution_options(populate_existing=True)).all()
+    rows = session.exec(_RELOAD, params={"ids": write_ids}).all()
     return {row.id: row for row in rows}
 
 
@@ -225,9 +252,7 @@ def release(session: Session, write: GitHubWrite, previous_error: Optional[str],
 
 
 def relock_installation(session: Session, installation_id: int) -> Installation:
-    return session.exec(
-        select(Installation).where(Installation.id == installation_id).with_for_update().execution_options(populate_existing=True)
-    ).one()
+    return session.exec(_RELOCK, params={"installation_id": installation_id}).one()
 
 
 def mark_retry(session: Session, installation: Installation, write: GitHubWrite, error: str, retry_in: float, *, touched: bool, now: Optional[datetime] = None) -> None:

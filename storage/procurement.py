@@ -30,11 +30,15 @@ from storage.tables import (
 # ---------------------------------------------------------------- opportunities
 
 
+# The queries every delivery runs, built once with their parameters named: a
+# statement built for each call cost three times as much as running it (179 us
+# against 59 us on SQLite), its construction and cache key included (issue 18).
+_BY_ISSUE = select(Opportunity).where(Opportunity.repository == sa.bindparam("repository"), Opportunity.issue_number == sa.bindparam("number"))
+_BY_ISSUE_LOCKED = _BY_ISSUE.with_for_update()
+
+
 def opportunity_by_issue(session: Session, repository: str, number: int, lock: bool = False) -> Optional[Opportunity]:
-    query = select(Opportunity).where(Opportunity.repository == repository, Opportunity.issue_number == number)
-    if lock:
-        query = query.with_for_update()
-    return session.exec(query).first()
+    return session.exec(_BY_ISSUE_LOCKED if lock else _BY_ISSUE, params={"repository": repository, "number": number}).first()
 
 
 def opportunity(session: Session, opportunity_id: int, lock: bool = False) -> Optional[Opportunity]:
@@ -86,10 +90,11 @@ def opportunities(session: Session, states: Optional[Iterable[str]] = None) -> S
 # ---------------------------------------------------------------- bidders
 
 
+_REGISTRATION = select(Registration).where(sa.func.lower(Registration.login) == sa.bindparam("login")).order_by(Registration.id.desc()).limit(1)
+
+
 def registration(session: Session, login: str) -> Optional[Registration]:
-    return session.exec(
-        select(Registration).where(sa.func.lower(Registration.login) == login.lower()).order_by(Registration.id.desc()).limit(1)
-    ).first()
+    return session.exec(_REGISTRATION, params={"login": login.lower()}).first()
 
 
 def lock_registration(session: Session, login: str) -> None:
@@ -100,11 +105,12 @@ def lock_registration(session: Session, login: str) -> None:
         session.exec(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("registration:" + login.lower()))))
 
 
+_PROPOSAL_OF = select(Proposal).where(Proposal.opportunity_id == sa.bindparam("opportunity_id"), sa.func.lower(Proposal.bidder) == sa.bindparam("bidder"))
+_PROPOSAL_OF_LOCKED = _PROPOSAL_OF.with_for_update()
+
+
 def proposal_of(session: Session, opportunity_id: int, bidder: str, lock: bool = False) -> Optional[Proposal]:
-    query = select(Proposal).where(Proposal.opportunity_id == opportunity_id, sa.func.lower(Proposal.bidder) == bidder.lower())
-    if lock:
-        query = query.with_for_update()
-    return session.exec(query).first()
+    return session.exec(_PROPOSAL_OF_LOCKED if lock else _PROPOSAL_OF, params={"opportunity_id": opportunity_id, "bidder": bidder.lower()}).first()
 
 
 def proposals(session: Session, opportunity_id: int, live_only: bool = False) -> list[Proposal]:

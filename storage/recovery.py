@@ -52,11 +52,15 @@ def stored_among(session: Session, guids: Iterable[str]) -> set[str]:
     return found
 
 
+# Built once (storage.procurement says why); the worker asks it for every batch.
+_REQUESTED = select(HookRedelivery.guid).where(HookRedelivery.guid.in_(sa.bindparam("guids", expanding=True)))
+
+
 def requested_among(session: Session, guids: Iterable[str]) -> set[str]:
     """The GUIDs recovery asked GitHub to redeliver."""
     found: set[str] = set()
     for chunk in _chunks(sorted(set(guids))):
-        found.update(session.exec(select(HookRedelivery.guid).where(HookRedelivery.guid.in_(chunk))).all())
+        found.update(session.exec(_REQUESTED, params={"guids": chunk}).all())
     return found
 
 

@@ -194,12 +194,21 @@ class IntakeApp(Starlette):
     def __init__(self, webhooks: WebhookEndpoint, **kwargs):
         super().__init__(**kwargs)
         self.webhooks = webhooks
+        self._others = super().__call__
+
+    def behind_proxy(self, trusted_hosts) -> None:
+        """The board, the desk and `/healthz` read `X-Forwarded-Proto` and `-For` from
+        `trusted_hosts` (uvicorn's own middleware, as `devex-bot serve` had it around
+        the whole app); intake reads neither, so its requests skip it (issue 18)."""
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        self._others = ProxyHeadersMiddleware(super().__call__, trusted_hosts=trusted_hosts)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["path"] == "/webhooks" and scope["method"] == "POST":
             await self.webhooks(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        await self._others(scope, receive, send)
 
 
 def create_app(
