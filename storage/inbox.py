@@ -17,6 +17,7 @@ from typing import Optional, Union
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from storage.tables import Delivery, utcnow
@@ -186,11 +187,23 @@ def _claim_query(limit: int) -> sa.Select:
     return query
 
 
+_DONE = (
+    sa.update(Delivery)
+    .where(Delivery.id == sa.bindparam("row"))
+    .values(status="done", processed_at=sa.bindparam("done_at"), attempts=sa.bindparam("tries"))
+    .execution_options(synchronize_session=False)
+)
+
+
 def mark_done(session: Session, delivery: Delivery, now: Optional[datetime] = None) -> None:
-    delivery.status = "done"
-    delivery.processed_at = now or utcnow()
-    delivery.attempts += 1
-    session.add(delivery)
+    """An UPDATE at once, the object told it is what the database holds: nothing left for
+    a flush (the worker's next delivery would otherwise flush it at its savepoint)."""
+    now = now or utcnow()
+    attempts = delivery.attempts + 1
+    session.connection().execute(_DONE, {"row": delivery.id, "done_at": now, "tries": attempts})
+    set_committed_value(delivery, "status", "done")
+    set_committed_value(delivery, "processed_at", now)
+    set_committed_value(delivery, "attempts", attempts)
 
 
 def mark_ignored(session: Session, delivery: Delivery, now: Optional[datetime] = None) -> None:

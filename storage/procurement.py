@@ -126,6 +126,15 @@ def live_count(session: Session, opportunity_id: int) -> int:
     ).one()
 
 
+_VERSION_INSERT = sa.insert(ProposalVersion.__table__)
+
+
+def add_version(session: Session, **fields: Any) -> None:
+    """A proposal's new version (append-only), inserted at once by a statement built once:
+    no ORM object, and nothing for the unit of work (storage.procurement.record says why)."""
+    session.connection().execute(_VERSION_INSERT, fields)
+
+
 def versions(session: Session, proposal_id: int) -> list[ProposalVersion]:
     return list(session.exec(select(ProposalVersion).where(ProposalVersion.proposal_id == proposal_id).order_by(ProposalVersion.version)).all())
 

@@ -21,7 +21,7 @@ from bot.procurement.lifecycle import State, accepts_bids, can_cancel, can_exten
 from bot.stages.late_proposals import joined_evaluation
 from bot.stages.target import Target
 from storage import procurement as store
-from storage.tables import Proposal, ProposalVersion, Registration
+from storage.tables import Proposal, Registration
 
 
 def may_register(ctx, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
@@ -177,20 +177,18 @@ def record_bid(
         store.save(ctx.session, proposal)
     version = proposal.current_version + 1
     number = receipts.receipt_number(opportunity.repository, opportunity.issue_number, proposal.id, version)
-    # Added, not flushed one by one: they go to the database together at the next query.
-    ctx.session.add(
-        ProposalVersion(
-            proposal_id=proposal.id,
-            version=version,
-            amount=amount,
-            text=text,
-            sha256=digest,
-            receipt_number=number,
-            comment_id=comment_id,
-            comment_url=url,
-            delivery_id=ctx.delivery_id,
-            submitted_at=at,
-        )
+    store.add_version(
+        ctx.session,
+        proposal_id=proposal.id,
+        version=version,
+        amount=amount,
+        text=text,
+        sha256=digest,
+        receipt_number=number,
+        comment_id=comment_id,
+        comment_url=url,
+        delivery_id=ctx.delivery_id,
+        submitted_at=at,
     )
     proposal.current_version = version
     proposal.amount = amount
