@@ -29,16 +29,21 @@ class Delivery(SQLModel, table=True):
     installation_id: Optional[int] = Field(default=None, sa_column=sa.Column(sa.BigInteger))
     repository: Optional[str] = Field(default=None, sa_column=sa.Column(sa.String(200)))
     # Deliveries with the same key take effect one at a time, in order received.
-    ordering_key: str = Field(sa_column=sa.Column(sa.String(250), nullable=False, index=True))
+    ordering_key: str = Field(sa_column=sa.Column(sa.String(250), nullable=False))
     payload: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    status: str = Field(default="pending", sa_column=sa.Column(sa.String(20), nullable=False, index=True))
+    status: str = Field(default="pending", sa_column=sa.Column(sa.String(20), nullable=False))
     attempts: int = Field(default=0)
     last_error: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text))
     received_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
     processed_at: Optional[datetime] = Field(default=None, sa_column=sa.Column(UTCDateTime()))
 
-    __table_args__ = (sa.Index("ix_deliveries_claim", "status", "next_attempt_at", "id"),)
+    __table_args__ = (
+        # The next due (the worker's claim) and, for each, whether an older one of its key is
+        # still pending: both by index seeks (issue 18), whatever the backlog.
+        sa.Index("ix_deliveries_claim", "status", "next_attempt_at", "id"),
+        sa.Index("ix_deliveries_key_pending", "ordering_key", "status", "id"),
+    )
 
 
 class GitHubWrite(SQLModel, table=True):
