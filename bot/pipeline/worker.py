@@ -19,7 +19,6 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 
-import orjson
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -45,15 +44,6 @@ INSTALLATION_EVENTS = frozenset({"installation", "installation_repositories", "p
 # commit is cheap and a batch's row and advisory locks, held until its end,
 # could deadlock with another worker's batch taking the same ones in another order.
 SQLITE_BATCH = 16
-
-
-def _parsed(text: str):
-    """The stored payload: orjson reads nearly all (a tenth of the time); what only the
-    standard parser reads (a lone `\ud800` escape, 1e400), intake stored too."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
 
 
 def _without_nul(value):
@@ -135,7 +125,7 @@ class Worker:
         """Applies one delivery (or records its failure); True when GitHub was asked something."""
         adapter = delivery_logger(delivery.delivery_id, delivery.installation_id, delivery.repository)
         try:
-            payload = _parsed(delivery.payload)
+            payload = json.loads(delivery.payload)
             if "\\u0000" in delivery.payload:
                 payload = _without_nul(payload)
             handlers = self.router.handlers(delivery.event, delivery.action, payload)
