@@ -140,15 +140,32 @@ def run_intake(run: Run) -> dict:
         bids_for_ceiling = procurement.bids(BODIES // 20)
     finally:
         run.procs.stop(probe.sim_proc)
-    port = free_port()
-    bare = run.procs.start("intake-bare", [PYTHON, "-m", "bench.bare", "--port", str(port)], _env({"GITHUB_WEBHOOK_SECRET": SECRET}))
-    try:
-        wait_http(f"http://{HOST}:{port}/", bare)
-        before = cpu_seconds(bare.pid) or 0.0
-        rows["ceiling"] = _summary(_load(run, port, bids_for_ceiling), bare.pid, before)
-    finally:
-        run.procs.stop(bare)
-    run.log(f"  {rows['ceiling']['rate']:.0f}/s p99 {rows['ceiling']['p99_ms']:.1f} ms")
+    ceilings: list[dict] = []
+
+    def ceiling() -> None:
+        """The bare ceiling once more: measured before the first row and after every row,
+        so each row is compared with the ceilings just before and just after it (this
+        machine's speed drifts by a third within minutes; one ceiling for the whole
+        section made a row's ratio depend on when the ceiling happened to be taken)."""
+        port = free_port()
+        bare = run.procs.start("intake-bare", [PYTHON, "-m", "bench.bare", "--port", str(port)], _env({"GITHUB_WEBHOOK_SECRET": SECRET}))
+        try:
+            wait_http(f"http://{HOST}:{port}/", bare)
+            before = cpu_seconds(bare.pid) or 0.0
+            ceilings.append(_summary(_load(run, port, bids_for_ceiling), bare.pid, before))
+        finally:
+            run.procs.stop(bare)
+        run.log(f"  ceiling {ceilings[-1]['rate']:.0f}/s p99 {ceilings[-1]['p99_ms']:.1f} ms")
+
+    measured_between: dict[str, int] = {}  # row -> index of the ceiling before it
+
+    def row(key: str, measure) -> None:
+        measured_between[key] = len(ceilings) - 1
+        rows[key] = measure()
+        ceiling()
+
+    ceiling()
+    rows["ceiling"] = ceilings[0]
 
     run.log("intake: Probot (an app whose handler returns at once, storing nothing)")
     probot, why_not = start_probot(run, SECRET)
@@ -157,27 +174,31 @@ def run_intake(run: Run) -> dict:
         run.log(f"  skipped: {why_not}")
     else:
         proc, probot_port = probot
-        try:
-            before = cpu_seconds(proc.pid) or 0.0
-            rows["probot"] = _summary(_load(run, probot_port, bids_for_ceiling), proc.pid, before)
-        finally:
-            run.procs.stop(proc)
+
+        def probot_row() -> dict:
+            try:
+                before = cpu_seconds(proc.pid) or 0.0
+                return _summary(_load(run, probot_port, bids_for_ceiling), proc.pid, before)
+            finally:
+                run.procs.stop(proc)
+
+        row("probot", probot_row)
         run.log(f"  {rows['probot']['rate']:.0f}/s p99 {rows['probot']['p99_ms']:.1f} ms")
 
     run.log("intake: devex-bot serve, SQLite (worker, sender, scheduler in the process)")
-    rows["serve_sqlite"] = _serve_row(run, "sqlite", url)
+    row("serve_sqlite", lambda: _serve_row(run, "sqlite", url))
     run.log(f"  {rows['serve_sqlite']['rate']:.0f}/s p99 {rows['serve_sqlite']['p99_ms']:.1f} ms, peak RSS {rows['serve_sqlite']['peak_rss_mb']} MB")
 
     url_unhandled = f"sqlite:///{run.work}/intake-unhandled.db"
     migrate(url_unhandled)
     run.log("intake: devex-bot serve, SQLite, deliveries nobody handles (chat comments, pushes, other events)")
-    rows["serve_sqlite_unhandled"] = _serve_row(run, "unhandled", url_unhandled, deliveries=_unhandled)
+    row("serve_sqlite_unhandled", lambda: _serve_row(run, "unhandled", url_unhandled, deliveries=_unhandled))
     run.log(f"  {rows['serve_sqlite_unhandled']['rate']:.0f}/s p99 {rows['serve_sqlite_unhandled']['p99_ms']:.1f} ms")
 
     url2 = f"sqlite:///{run.work}/intake-noworker.db"
     migrate(url2)
     run.log("intake: devex-bot serve --no-worker, SQLite")
-    rows["serve_no_worker_sqlite"] = _serve_row(run, "noworker", url2, no_worker=True)
+    row("serve_no_worker_sqlite", lambda: _serve_row(run, "noworker", url2, no_worker=True))
     run.log(f"  {rows['serve_no_worker_sqlite']['rate']:.0f}/s p99 {rows['serve_no_worker_sqlite']['p99_ms']:.1f} ms")
 
     if pg_available():
@@ -185,15 +206,23 @@ def run_intake(run: Run) -> dict:
         try:
             migrate(pg_url)
             run.log("intake: devex-bot serve, PostgreSQL")
-            rows["serve_postgresql"] = _serve_row(run, "pg", pg_url)
+            row("serve_postgresql", lambda: _serve_row(run, "pg", pg_url))
             run.log(f"  {rows['serve_postgresql']['rate']:.0f}/s p99 {rows['serve_postgresql']['p99_ms']:.1f} ms")
         finally:
             pg_drop(name)
     else:
         run.notes.append("PostgreSQL not reachable: its intake row was skipped")
 
-    ceiling = rows["ceiling"]["rate"]
-    for key, row in rows.items():
-        if key != "ceiling":
-            row["ratio_to_ceiling"] = round(row["rate"] / ceiling, 3) if ceiling else None
-    return {"connections": CONNECTIONS, "warmup_s": WARMUP, "duration_s": 4.0 if run.quick else DURATION, "rows": rows}
+    for key, i in measured_between.items():
+        # Against the mean of the ceilings measured just before and just after the row.
+        beside = (ceilings[i]["rate"] + ceilings[i + 1]["rate"]) / 2
+        rows[key]["ceiling_beside"] = round(beside, 1)
+        rows[key]["ratio_to_ceiling"] = round(rows[key]["rate"] / beside, 3) if beside else None
+    rates = [c["rate"] for c in ceilings]
+    return {
+        "connections": CONNECTIONS,
+        "warmup_s": WARMUP,
+        "duration_s": 4.0 if run.quick else DURATION,
+        "ceilings": rates,
+        "rows": rows,
+    }
