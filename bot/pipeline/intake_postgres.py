@@ -27,6 +27,23 @@ from storage import inbox
 from storage.inbox import NewDelivery
 
 
+_NATIVE: dict[str, str] = {}
+
+
+def _native(sql: str) -> str:
+    """The statement with PostgreSQL's own `$1, $2...` placeholders, for a raw cursor:
+    psycopg then sends it as it is. With `%s`, it parsed the statement again for every
+    batch (11 placeholders a delivery, past the size of the statements it keeps
+    parsed): a quarter of intake's Python time on PostgreSQL."""
+    native = _NATIVE.get(sql)
+    if native is None:
+        parts = sql.split("%s")
+        assert not any("%" in part for part in parts), "a literal % in intake's statement"
+        native = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], start=1))
+        _NATIVE[sql] = native
+    return native
+
+
 class AsyncPostgresStore:
     def __init__(self, engine: Engine):
         self.dialect = engine.dialect
@@ -46,8 +63,8 @@ class AsyncPostgresStore:
         connection = self._idle.pop() if self._idle else await psycopg.AsyncConnection.connect(self.conninfo)
         try:
             sql, parameters = inbox.store_statement(self.dialect, deliveries, now)
-            async with connection.cursor() as cursor:
-                await cursor.execute(sql, parameters)
+            async with psycopg.AsyncRawCursor(connection) as cursor:
+                await cursor.execute(_native(sql), parameters)
                 stored = {row[0] for row in await cursor.fetchall()}
             await connection.commit()
         except BaseException:
