@@ -11,7 +11,7 @@ from bot.stages.configuration import CONFIG_PATH, ConfigStore
 from bot.github.client import GitHubReader
 from storage.tables import Opportunity, Proposal, RepoConfigCache
 from tests.conftest import INSTALLATION, REPO, payload
-from tests.spine import deliveries, open_opportunity, sqlite_only
+from tests.spine import OPEN_FORM, deliveries, open_opportunity, sqlite_only
 
 CONTENTS = r"/contents/\.github/devex\.yml$"
 
@@ -104,6 +104,23 @@ def test_a_push_to_the_default_branch_touching_the_file_refreshes_it(make_harnes
     fourth = open_opportunity(harness, title="Fourth")
     assert opportunity_states(engine)[fourth] == "needs-changes"  # $9,500 is now over the cap
     assert sim.count_requests("GET", CONTENTS) == 2
+
+
+def test_a_push_and_an_opening_handled_in_one_batch_judge_the_opening_by_the_new_file(make_harness, sim, engine):
+    """The worker reads a repository's configuration once for a batch of deliveries;
+    a push in the batch that changes the file must not leave the old one in use."""
+    harness = make_harness(DEVEX_CONFIG_TTL=3600)
+    set_config(sim, "value_cap: 9999.00\n")
+    first = open_opportunity(harness)
+    assert opportunity_states(engine)[first] == "open"
+
+    set_config(sim, "value_cap: 5000.00\n")
+    assert harness.act(push([CONFIG_PATH])).status_code == 202
+    number = sim.open_issue(REPO, "Second", OPEN_FORM, "pm-alice")["number"]
+    assert harness.act(sim.human_label(REPO, number, "pm-alice", "opportunity")).status_code == 202
+    assert [d["status"] for d in deliveries(engine)][-2:] == ["pending", "pending"]  # one batch, in this order
+    harness.run()
+    assert opportunity_states(engine)[number] == "needs-changes"  # $9,500 is over the new cap
 
 
 def test_a_push_that_removes_the_file_brings_back_the_defaults(make_harness, sim, engine):
