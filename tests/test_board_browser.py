@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.board_browser import axe_violations, browser_missing, chromium, served_board
 from tests.board_flows import OTHER_ORG_REPO
@@ -89,9 +90,10 @@ def test_the_search_form_works_without_any_script(board, browser):
     assert label.text == "Compétence"
     field.send_keys("Accessibility")
     browser.find_element("css selector", "form.filters button[type=submit]").click()
-    assert "skill=Accessibility" in browser.current_url
+    # The click returns as the navigation starts; the page it leads to is waited for.
+    WebDriverWait(browser, 10).until(lambda b: "skill=Accessibility" in b.current_url)
     titles = [h.text for h in browser.find_elements("css selector", "ol.opportunities h3")]
     assert titles == ["Make the benefits application form accessible"]
     browser.find_element("css selector", "a[hreflang='en']").click()
-    assert browser.current_url.startswith(base + "/en/?skill=Accessibility")
+    WebDriverWait(browser, 10).until(lambda b: b.current_url.startswith(base + "/en/?skill=Accessibility"))
     assert browser.find_element("id", "f-skill").get_attribute("value") == "Accessibility"
