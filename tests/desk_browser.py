@@ -11,23 +11,13 @@ Chromium, which shows the desk as that person sees it.
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
-import threading
-import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
 import respx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from demo.github import SimulatedGitHub
-from storage.db import make_engine
-from storage.migrate import upgrade
-from tests.board_browser import AXE_TAGS, axe_violations, browser_missing, chromium, free_port  # noqa: F401  (one browser harness)
-from tests.conftest import API, INSTALLATION, REPO, Clock, Harness
+from tests.board_browser import AXE_TAGS, axe_violations, browser_world, chromium, free_port, require_browser, serving  # noqa: F401  (one browser harness)
+from tests.conftest import REPO, Harness
 from tests.desk_flows import CLIENT_ID, CLIENT_SECRET, DESK_SETTINGS, Browser, github_mock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,47 +45,22 @@ def seed(harness) -> dict:
 @contextlib.contextmanager
 def served_desk() -> Iterator[tuple[str, dict]]:
     """Yields (base URL, what seed() made) while the app is served on 127.0.0.1."""
-    import uvicorn
-
-    folder = Path(tempfile.mkdtemp(prefix="devex-desk-"))
-    engine = make_engine(f"sqlite:///{folder / 'desk.db'}")
-    upgrade(engine)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-    clock = Clock(datetime(2026, 11, 2, 15, 0, tzinfo=timezone.utc))
-    sim = SimulatedGitHub(api_url=API, clock=clock)
-    sim.add_repo(REPO)
-    sim.add_installation(INSTALLATION, "octo-org", [REPO])
-    sim.set_permission(REPO, "pm-alice", "write")
-    sim.set_permission(REPO, "admin-olga", "admin")
-    sim.oauth_app(CLIENT_ID, CLIENT_SECRET)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with respx.mock(assert_all_called=False) as router:
-        router.route(host="api.github.test").mock(side_effect=sim.respx_handler)
-        github_mock(router, sim)
-        router.route(host="127.0.0.1").pass_through()
-        # The seeding browser talks to the app through ASGI at https://desk.test; Chromium over http.
-        harness = Harness(engine, sim, pem, clock, **DESK_SETTINGS)
-        seeded = seed(harness)
-        served = Harness(engine, sim, pem, clock, **dict(DESK_SETTINGS, DEVEX_PUBLIC_URL=base))
-        chromium_browser = Browser(served)
-        chromium_browser.sign_in("bob")
-        seeded["cookie"] = ("devex_session", chromium_browser.cookies.get("devex_session"))
-        server = uvicorn.Server(uvicorn.Config(served.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-        thread = threading.Thread(target=server.run, name="desk-server", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the desk's server did not start")
-            time.sleep(0.05)
-        try:
-            yield base, seeded
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
-            engine.dispose()
-            shutil.rmtree(folder, ignore_errors=True)
+    with browser_world("desk") as (engine, sim, pem, clock):
+        sim.oauth_app(CLIENT_ID, CLIENT_SECRET)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        with respx.mock(assert_all_called=False) as router:
+            router.route(host="api.github.test").mock(side_effect=sim.respx_handler)
+            github_mock(router, sim)
+            router.route(host="127.0.0.1").pass_through()
+            # The seeding browser talks to the app through ASGI at https://desk.test; Chromium over http.
+            harness = Harness(engine, sim, pem, clock, **DESK_SETTINGS)
+            seeded = seed(harness)
+            served = Harness(engine, sim, pem, clock, **dict(DESK_SETTINGS, DEVEX_PUBLIC_URL=base))
+            chromium_browser = Browser(served)
+            chromium_browser.sign_in("bob")
+            seeded["cookie"] = ("devex_session", chromium_browser.cookies.get("devex_session"))
+            with serving(served.app, port, "desk"):
+                yield base, seeded
 
 

@@ -5,23 +5,18 @@ script. The board is filled through signed webhooks and served by uvicorn (SQLit
 
 from __future__ import annotations
 
-import os
 
 import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.board_browser import axe_violations, browser_missing, chromium, served_board
+from tests.board_browser import axe_violations, chromium, require_browser, served_board
 from tests.board_flows import OTHER_ORG_REPO
 from tests.conftest import REPO
 
 
 @pytest.fixture(scope="module")
 def board():
-    missing = browser_missing()
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(missing + " (in CI this is a failure, not a skip)")
-        pytest.skip(missing)
+    require_browser()
     with served_board() as served:
         yield served
 

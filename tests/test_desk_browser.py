@@ -6,20 +6,15 @@ its driver or axe-core is missing; in CI (CI=true) that is a failure."""
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
-from tests.desk_browser import axe_violations, browser_missing, chromium, served_desk
+from tests.desk_browser import axe_violations, chromium, require_browser, served_desk
 
 
 @pytest.fixture(scope="module")
 def served():
-    missing = browser_missing()
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(missing + " (in CI this is a failure, not a skip)")
-        pytest.skip(missing)
+    require_browser()
     with served_desk() as desk:
         yield desk
 
