@@ -12,6 +12,7 @@ because the older row is still pending, every later row of the same issue.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Optional, Union
 
@@ -166,25 +167,19 @@ def claim(session: Session, now: Optional[datetime] = None, limit: int = 1) -> l
     return list(session.exec(_claim_query(limit), params={"now": now}).all())
 
 
-_CLAIMS: dict[int, sa.Select] = {}
-
-
+@lru_cache(maxsize=None)
 def _claim_query(limit: int) -> sa.Select:
     """Built once per limit (storage.procurement says why)."""
-    query = _CLAIMS.get(limit)
-    if query is None:
-        query = (
-            select(Delivery)
-            .where(Delivery.status == "pending", Delivery.next_attempt_at <= sa.bindparam("now"), ~_OLDER_PENDING)
-            # In the claim index's order, so the scan stops at the first claimable row:
-            # ordered by id alone, PostgreSQL walks every done row (56 ms at 200,000)
-            # and SQLite sorts every pending one (5 ms at 1,000 pending).
-            .order_by(Delivery.next_attempt_at, Delivery.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        _CLAIMS[limit] = query
-    return query
+    return (
+        select(Delivery)
+        .where(Delivery.status == "pending", Delivery.next_attempt_at <= sa.bindparam("now"), ~_OLDER_PENDING)
+        # In the claim index's order, so the scan stops at the first claimable row:
+        # ordered by id alone, PostgreSQL walks every done row (56 ms at 200,000)
+        # and SQLite sorts every pending one (5 ms at 1,000 pending).
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
 
 
 _DONE = (

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
@@ -185,14 +186,9 @@ _BEHIND = (
     )
     .order_by(GitHubWrite.id)
 )
-_BEHINDS: dict[int, Any] = {}
-
-
+@lru_cache(maxsize=None)
 def _behind(limit: int):
-    query = _BEHINDS.get(limit)
-    if query is None:
-        query = _BEHINDS[limit] = _BEHIND.limit(limit)
-    return query
+    return _BEHIND.limit(limit)  # built once per limit
 
 
 _LOCK_IDS = select(GitHubWrite.id).where(GitHubWrite.id.in_(sa.bindparam("ids", expanding=True))).with_for_update(skip_locked=True)

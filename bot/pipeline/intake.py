@@ -27,7 +27,7 @@ from bot.pipeline.intake_postgres import AsyncPostgresStore
 from bot.pipeline.pacing import IntakeActivity
 from bot.pipeline.routing import Router
 from storage import inbox
-from storage.db import WriteLockBusy, at_once, is_sqlite, ping, try_again, urgent
+from storage.db import at_once, is_sqlite, ping, try_again, urgent
 from storage.inbox import NewDelivery
 from storage.tables import utcnow
 
@@ -106,10 +106,19 @@ class IntakeWriter:
         2,400 deliveries/s against 3,700 on the loop (docs/benchmarks.md, issue 18)."""
         try:
             return self._store_together(deliveries, self._at_once)
-        except WriteLockBusy:
+        except Exception:  # WriteLockBusy, or a batch to answer delivery by delivery
             return None
-        except Exception:
-            return None  # the thread's path answers for each delivery
+
+    async def _store_on_loop(self, deliveries: list[NewDelivery]) -> Optional[list[bool]]:
+        """The batch stored on the event loop (SQLite: `_store_here`; PostgreSQL:
+        `AsyncPostgresStore`), or None when it was not (nothing stored): the thread's
+        path (`_store_batch`) then stores it and answers for each delivery."""
+        if self._postgres is not None:
+            try:
+                return await self._postgres.store(deliveries, self.clock())
+            except Exception:
+                return None
+        return self._store_here(deliveries) if is_sqlite(self.engine) else None
 
     def _store_alone(self, delivery: NewDelivery) -> Union[bool, BaseException]:
         for attempt in range(1, STORE_ATTEMPTS + 1):
@@ -156,12 +165,7 @@ class IntakeWriter:
             # A delivery id twice in one batch: the second is a duplicate.
             try:
                 deliveries = [d for d, _ in batch]
-                results = self._store_here(deliveries) if self.parallel == 1 else None
-                if self._postgres is not None:
-                    try:
-                        results = await self._postgres.store(deliveries, self.clock())
-                    except Exception:
-                        results = None  # nothing stored: the thread's path stores them and answers for each
+                results = await self._store_on_loop(deliveries)
                 if results is None:
                     if self._threads is None:
                         self._threads = ThreadPoolExecutor(self.parallel, thread_name_prefix="devex-intake")

@@ -77,6 +77,3 @@ class AsyncPostgresStore:
         for connection in self._idle:
             connection.pgconn.finish()
         self._idle.clear()
-
-    def close(self) -> None:
-        self._forget()

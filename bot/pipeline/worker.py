@@ -136,9 +136,9 @@ class Worker:
             return False
         if delivery.installation_id is not None:
             account = ((payload.get("installation") or {}).get("account") or {}).get("login", "")
-            # Held for the whole delivery: the session's identity map keeps only weak
-            # references, and each queued write looks the installation up again.
-            installation = touch_installation(session, delivery.installation_id, account)  # noqa: F841
+            # Held by the session for the whole batch (storage.db.hold): each queued write
+            # looks the installation up again, and finds it in the identity map.
+            touch_installation(session, delivery.installation_id, account)
             if delivery.event not in INSTALLATION_EVENTS and not installation_active(session, delivery.installation_id):
                 adapter.info("installation not active; delivery %s ignored", delivery.event)
                 inbox.mark_ignored(session, delivery, now)
