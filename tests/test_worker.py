@@ -164,6 +164,62 @@ def test_two_workers_never_work_on_one_issue_at_once_and_apply_each_delivery_onc
         engine.dispose()
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # row locks and PostgreSQL's deadlock detector
+def test_a_batch_aborted_by_a_real_deadlock_is_run_again_and_loses_nothing(db_url, sim, clock, caplog):
+    """PostgreSQL breaks a deadlock by aborting one transaction: when that is a worker's
+    batch, the whole batch is rolled back and run again one delivery at a time, each
+    delivery's effect committed once, and none charged a failed attempt."""
+    engine = make_engine(db_url)
+    held_x, release = threading.Event(), threading.Event()
+    first_try = {"locker": True}
+
+    def handle(ctx: Context) -> None:
+        body = ctx.payload["comment"]["body"]
+        if body == "locker" and first_try["locker"]:
+            first_try["locker"] = False
+            ctx.session.exec(select(Installation).where(Installation.id == 71).with_for_update()).one()
+            held_x.set()
+            release.wait(10)  # the other side now holds Y and waits for X
+            time.sleep(0.1)
+            ctx.session.exec(select(Installation).where(Installation.id == 72).with_for_update()).one()
+        ctx.session.add(InstallationRepository(installation_id=71, full_name=f"effect/{body}"))
+        ctx.session.flush()
+
+    try:
+        with Session(engine) as session:
+            session.add(Installation(id=71, account="x"))
+            session.add(Installation(id=72, account="y"))
+            session.commit()
+        store(engine, comment_delivery(sim, 1, "before"), comment_delivery(sim, 2, "locker"), comment_delivery(sim, 3, "after"), clock=clock)
+        router = Router()
+        router.register("issue_comment", action="created")(handle)
+        w = Worker(engine, Settings(DEVEX_RETRY_BASE=10), router, None, clock=clock)
+        assert w.batch > 1  # the three are claimed in one transaction
+
+        def other_side() -> None:
+            with engine.connect() as conn, conn.begin():
+                conn.exec_driver_sql("SET LOCAL deadlock_timeout = '20s'")  # the worker's backend detects it (after 1 s)
+                conn.exec_driver_sql("SELECT id FROM installations WHERE id = 72 FOR UPDATE")
+                held_x.wait(10)
+                release.set()
+                conn.exec_driver_sql("SELECT id FROM installations WHERE id = 71 FOR UPDATE")  # waits: a deadlock
+
+        side = threading.Thread(target=other_side)
+        side.start()
+        with caplog.at_level("WARNING", logger="bot.pipeline.worker"):
+            handled = w.drain()
+        side.join(timeout=30)
+        assert not side.is_alive()
+        assert handled == 3
+        assert any("aborted by the database (40P01)" in r.getMessage() for r in caplog.records)
+        assert [(r["status"], r["attempts"], r["last_error"]) for r in deliveries(engine)] == [("done", 1, None)] * 3
+        with Session(engine) as session:
+            effects = session.exec(select(InstallationRepository.full_name).where(InstallationRepository.installation_id == 71)).all()
+        assert sorted(effects) == ["effect/after", "effect/before", "effect/locker"]
+    finally:
+        engine.dispose()
+
+
 # ------------------------------------------------------------------ failures
 
 

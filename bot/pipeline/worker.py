@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from bot.pipeline.context import Context
@@ -31,7 +32,7 @@ from bot.pipeline.pacing import rest_while_intake_busy
 from bot.pipeline.retry import backoff
 from storage import inbox
 from storage import recovery as recovery_store
-from storage.db import is_sqlite, redoable
+from storage.db import is_sqlite, redoable, try_again
 from storage.installations import installation_active, touch_installation
 from storage.tables import utcnow
 
@@ -39,11 +40,17 @@ log = logging.getLogger(__name__)
 
 # Events about the installation itself are handled even when it is not active.
 INSTALLATION_EVENTS = frozenset({"installation", "installation_repositories", "ping"})
-# Deliveries handled in one transaction on SQLite, each in its own savepoint: one
-# commit and one turn at the write lock for many. Not on PostgreSQL, where the
-# commit is cheap and a batch's row and advisory locks, held until its end,
-# could deadlock with another worker's batch taking the same ones in another order.
+# Deliveries handled in one transaction, each in its own savepoint: one commit
+# (and on SQLite one turn at the write lock) for many. On PostgreSQL a batch's
+# row and advisory locks are held until its end, so two workers' batches taking
+# the same ones in another order can deadlock: PostgreSQL then aborts one, which
+# is rolled back whole, nothing counted against its deliveries, and run again at
+# once one delivery at a time (`ALONE_AFTER_CONFLICT`). Smaller on PostgreSQL,
+# where another worker may be waiting for the locks a batch holds.
 SQLITE_BATCH = 16
+POSTGRESQL_BATCH = 8
+# After a batch was aborted for a deadlock: one delivery per transaction for this long.
+ALONE_AFTER_CONFLICT = 1.0  # seconds
 
 
 def _without_nul(value):
@@ -96,13 +103,31 @@ class Worker:
         self.permissions = permissions  # bot.stages.people.PermissionMemory, shared by this worker's deliveries
         # Redone from the inbox after a power cut: commits need not wait for the disk.
         self._work_engine = redoable(engine)
-        self.batch = SQLITE_BATCH if is_sqlite(engine) else 1
+        self.batch = SQLITE_BATCH if is_sqlite(engine) else POSTGRESQL_BATCH
+        self._alone_until = 0.0  # time.monotonic() until which batches are of one delivery
 
     def run_once(self, limit: Optional[int] = None) -> int:
-        """Handles the deliveries due (at most `batch`, one per ordering key); how many were claimed."""
+        """Handles the deliveries due (at most `batch`, one per ordering key); how many were claimed.
+
+        A batch PostgreSQL aborts to break a deadlock (or a serialization failure) is
+        rolled back whole and run again at once, one delivery at a time: nothing is
+        lost, nothing is counted as a failed attempt."""
+        limit = min(limit or self.batch, self.batch)
+        if limit > 1 and time.monotonic() < self._alone_until:
+            limit = 1
+        try:
+            return self._run_batch(limit)
+        except DBAPIError as exc:
+            if not try_again(exc):
+                raise
+            log.warning("%s: a batch of up to %d was aborted by the database (%s); running it again, one at a time", self.name, limit, getattr(exc.orig, "sqlstate", ""))
+            self._alone_until = time.monotonic() + ALONE_AFTER_CONFLICT
+            return self._run_batch(1)
+
+    def _run_batch(self, limit: int) -> int:
         now = self.clock()
         with Session(self._work_engine, expire_on_commit=False) as session:
-            deliveries = inbox.claim(session, now, limit=min(limit or self.batch, self.batch))
+            deliveries = inbox.claim(session, now, limit=limit)
             if not deliveries:
                 session.rollback()
                 return 0
@@ -172,6 +197,10 @@ class Worker:
                 if recovered and self.on_recovered is not None:
                     self.on_recovered(ctx)
         except Exception as exc:
+            if isinstance(exc, DBAPIError) and try_again(exc):
+                # The database aborted the transaction to break a deadlock: not this
+                # delivery's failure. The whole batch is rolled back and run again.
+                raise
             self._failed(session, delivery, exc, now, adapter)
             return bool(github and github.calls)
         inbox.mark_done(session, delivery, now)
