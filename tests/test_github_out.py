@@ -395,3 +395,37 @@ def test_github_errors_are_classified(harness, sim):
         with pytest.raises(GitHubError) as error:
             harness.github.call(INSTALLATION, "GET", f"/repos/{REPO}/issues/1")
         assert (error.value.status, error.value.retryable) == (status, retryable)
+
+
+def test_two_threads_making_an_installations_first_calls_at_once_ask_for_one_token(sim, app_key):
+    """In one process the worker (reading) and the sender (writing) may make an
+    installation's first calls at the same moment: GitHub is asked for one token."""
+    import threading
+
+    from bot.github.client import GitHubApp
+
+    def slow_tokens(request):
+        if request.url.path.endswith("/access_tokens"):
+            time.sleep(0.2)  # GitHub takes a while: the other threads' calls arrive meanwhile
+        return sim.respx_handler(request)
+
+    with respx.mock(assert_all_called=False) as router:
+        router.route(host="api.github.test").mock(side_effect=slow_tokens)
+        app = GitHubApp(APP_ID, app_key, "https://api.github.test")
+        start = threading.Barrier(4)
+        answers, errors = [], []
+
+        def call() -> None:
+            start.wait()
+            try:
+                answers.append(app.call(INSTALLATION, "GET", f"/repos/{REPO}").status)
+            except Exception as exc:  # noqa: BLE001 - a failed call is a failure of the test
+                errors.append(exc)
+
+        threads = [threading.Thread(target=call) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+    assert errors == [] and answers == [200] * 4
+    assert sim.count_requests("POST", r"/access_tokens$") == 1

@@ -13,6 +13,7 @@ import base64
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Callable, Optional
@@ -109,6 +110,11 @@ def _classify(exc: Exception) -> GitHubError:
     return GitHubError(f"GitHub call failed: {type(exc).__name__}", status=None, retryable=True)
 
 
+# An installation token lives an hour; within this long of the call that got one,
+# githubkit's cache surely still holds it.
+TOKEN_SURELY_CACHED = 50 * 60.0  # seconds
+
+
 class _KeptTransport(httpx.BaseTransport):
     """One connection pool for every call the app makes.
 
@@ -150,6 +156,12 @@ class GitHubApp:
         self._cache = MemCacheStrategy()
         self._clients: dict[int, GitHub] = {}
         self._lock = threading.Lock()
+        # An installation's first call (and the first after a 401, or once its token
+        # may have expired) goes alone: threads of one process (the worker reading,
+        # the sender writing) that call it at that moment would each ask GitHub for
+        # a token. Afterwards calls run side by side on the cached token.
+        self._token_locks: dict[int, threading.Lock] = {}
+        self._token_at: dict[int, float] = {}
 
     def _client(self, installation_id: int) -> GitHub:
         with self._lock:
@@ -183,10 +195,22 @@ class GitHubApp:
         """After a 401: drop the cached token so the next call asks for a new one."""
         with self._lock:
             self._clients.pop(installation_id, None)
+            self._token_at.clear()  # the whole cache went: every installation asks again
             self._cache = MemCacheStrategy()
 
     def call(self, installation_id: int, method: str, path: str, json: Any = None, params: Optional[dict] = None) -> Answer:
         """One REST call; raises GitHubError."""
+        got = self._token_at.get(installation_id)
+        if got is not None and time.monotonic() - got < TOKEN_SURELY_CACHED:
+            return self._call(installation_id, method, path, json, params)
+        with self._lock:
+            lock = self._token_locks.setdefault(installation_id, threading.Lock())
+        with lock:
+            answer = self._call(installation_id, method, path, json, params)
+            self._token_at[installation_id] = time.monotonic()
+            return answer
+
+    def _call(self, installation_id: int, method: str, path: str, json: Any, params: Optional[dict]) -> Answer:
         try:
             response = self._client(installation_id).request(method, path.lstrip("/"), json=json, params=params)
         except Exception as exc:  # githubkit raises several families; classify them all
