@@ -182,23 +182,26 @@ def _claim_query(limit: int) -> sa.Select:
     )
 
 
-_DONE = (
+_ALL_DONE = (
     sa.update(Delivery)
-    .where(Delivery.id == sa.bindparam("row"))
-    .values(status="done", processed_at=sa.bindparam("done_at"), attempts=sa.bindparam("tries"))
+    .where(Delivery.id.in_(sa.bindparam("rows", expanding=True)))
+    .values(status="done", processed_at=sa.bindparam("done_at"), attempts=Delivery.attempts + 1)
     .execution_options(synchronize_session=False)
 )
 
 
-def mark_done(session: Session, delivery: Delivery, now: Optional[datetime] = None) -> None:
-    """An UPDATE at once, the object told it is what the database holds: nothing left for
-    a flush (the worker's next delivery would otherwise flush it at its savepoint)."""
+def mark_all_done(session: Session, deliveries: list[Delivery], now: Optional[datetime] = None) -> None:
+    """The `done` marks of a worker's batch: one UPDATE at the end of its transaction (one
+    round trip for the batch, not one a delivery; they commit with the effects either way),
+    the objects told it is what the database holds (nothing left for a flush)."""
+    if not deliveries:
+        return
     now = now or utcnow()
-    attempts = delivery.attempts + 1
-    session.connection().execute(_DONE, {"row": delivery.id, "done_at": now, "tries": attempts})
-    set_committed_value(delivery, "status", "done")
-    set_committed_value(delivery, "processed_at", now)
-    set_committed_value(delivery, "attempts", attempts)
+    session.connection().execute(_ALL_DONE, {"rows": [d.id for d in deliveries], "done_at": now})
+    for delivery in deliveries:
+        set_committed_value(delivery, "status", "done")
+        set_committed_value(delivery, "processed_at", now)
+        set_committed_value(delivery, "attempts", delivery.attempts + 1)
 
 
 def mark_ignored(session: Session, delivery: Delivery, now: Optional[datetime] = None) -> None:

@@ -132,22 +132,25 @@ class Worker:
                 session.rollback()
                 return 0
             handled = 0
+            done: list = []
             recovered = recovery_store.requested_among(session, [d.delivery_id for d in deliveries])
             for delivery in deliveries:
                 # Each delivery's handlers run in a savepoint of their own (`_handle`):
                 # one that fails is rolled back alone and retried later; the others'
                 # effects, writes and `done` marks commit together.
-                asked_github = self._handle(session, delivery, now, recovered=delivery.delivery_id in recovered)
+                asked_github = self._handle(session, delivery, now, done, recovered=delivery.delivery_id in recovered)
                 handled += 1
                 if asked_github:
                     # It waited on GitHub holding the transaction (on SQLite, the write
                     # lock): commit now rather than make intake wait for more.
                     break
+            inbox.mark_all_done(session, done, now)  # one UPDATE, in the same transaction
             session.commit()
             return handled
 
-    def _handle(self, session: Session, delivery, now: datetime, recovered: bool = False) -> bool:
-        """Applies one delivery (or records its failure); True when GitHub was asked something."""
+    def _handle(self, session: Session, delivery, now: datetime, done: list, recovered: bool = False) -> bool:
+        """Applies one delivery (or records its failure); True when GitHub was asked something.
+        A delivery handled is added to `done`, for the caller to mark before it commits."""
         adapter = delivery_logger(delivery.delivery_id, delivery.installation_id, delivery.repository)
         try:
             payload = json.loads(delivery.payload)
@@ -203,7 +206,7 @@ class Worker:
                 raise
             self._failed(session, delivery, exc, now, adapter)
             return bool(github and github.calls)
-        inbox.mark_done(session, delivery, now)
+        done.append(delivery)
         adapter.info("delivery %s.%s handled by %d handler(s)", delivery.event, delivery.action, len(handlers))
         return bool(github and github.calls)
 
