@@ -399,33 +399,52 @@ def test_github_errors_are_classified(harness, sim):
 
 def test_two_threads_making_an_installations_first_calls_at_once_ask_for_one_token(sim, app_key):
     """In one process the worker (reading) and the sender (writing) may make an
-    installation's first calls at the same moment: GitHub is asked for one token."""
+    installation's first calls at the same moment: GitHub is asked for one token.
+    Once it is there, a slow call holds up no other."""
     import threading
 
     from bot.github.client import GitHubApp
 
-    def slow_tokens(request):
+    slow_call_arrived = threading.Event()
+
+    def github(request):
         if request.url.path.endswith("/access_tokens"):
             time.sleep(0.2)  # GitHub takes a while: the other threads' calls arrive meanwhile
+        if request.url.path.endswith("/issues/1"):
+            slow_call_arrived.set()
+            time.sleep(1.0)
         return sim.respx_handler(request)
 
     with respx.mock(assert_all_called=False) as router:
-        router.route(host="api.github.test").mock(side_effect=slow_tokens)
+        router.route(host="api.github.test").mock(side_effect=github)
         app = GitHubApp(APP_ID, app_key, "https://api.github.test")
         start = threading.Barrier(4)
         answers, errors = [], []
 
-        def call() -> None:
-            start.wait()
+        def call(path: str) -> None:
             try:
-                answers.append(app.call(INSTALLATION, "GET", f"/repos/{REPO}").status)
+                answers.append((path, app.call(INSTALLATION, "GET", path).status))
             except Exception as exc:  # noqa: BLE001 - a failed call is a failure of the test
                 errors.append(exc)
 
-        threads = [threading.Thread(target=call) for _ in range(4)]
+        def first() -> None:
+            start.wait()
+            call(f"/repos/{REPO}")
+
+        threads = [threading.Thread(target=first) for _ in range(4)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=30)
-    assert errors == [] and answers == [200] * 4
+        assert errors == [] and len(answers) == 4
+        assert sim.count_requests("POST", r"/access_tokens$") == 1
+
+        sim.open_issue(REPO, "An issue", "body", "pm-alice")
+        slow = threading.Thread(target=call, args=(f"/repos/{REPO}/issues/1",))
+        slow.start()
+        assert slow_call_arrived.wait(10)
+        call(f"/repos/{REPO}")  # while the slow one is still waiting for GitHub
+        assert slow.is_alive(), "a call waited for another installation call to finish"
+        slow.join(timeout=30)
+    assert errors == [] and [status for _, status in answers] == [200] * 6
     assert sim.count_requests("POST", r"/access_tokens$") == 1

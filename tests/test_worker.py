@@ -196,20 +196,28 @@ def test_a_batch_aborted_by_a_real_deadlock_is_run_again_and_loses_nothing(db_ur
         w = Worker(engine, Settings(DEVEX_RETRY_BASE=10), router, None, clock=clock)
         assert w.batch > 1  # the three are claimed in one transaction
 
+        side_errors: list[BaseException] = []
+
         def other_side() -> None:
-            with engine.connect() as conn, conn.begin():
-                conn.exec_driver_sql("SET LOCAL deadlock_timeout = '20s'")  # the worker's backend detects it (after 1 s)
-                conn.exec_driver_sql("SELECT id FROM installations WHERE id = 72 FOR UPDATE")
-                held_x.wait(10)
+            try:
+                with engine.connect() as conn, conn.begin():
+                    # The worker's backend detects the deadlock (after its 1 s); this one would wait 20.
+                    # (Setting it takes a superuser, as the test database's `postgres` is.)
+                    conn.exec_driver_sql("SET LOCAL deadlock_timeout = '20s'")
+                    conn.exec_driver_sql("SELECT id FROM installations WHERE id = 72 FOR UPDATE")
+                    held_x.wait(10)
+                    release.set()
+                    conn.exec_driver_sql("SELECT id FROM installations WHERE id = 71 FOR UPDATE")  # waits: a deadlock
+            except BaseException as exc:  # noqa: BLE001 - reported below, not lost in the thread
+                side_errors.append(exc)
                 release.set()
-                conn.exec_driver_sql("SELECT id FROM installations WHERE id = 71 FOR UPDATE")  # waits: a deadlock
 
         side = threading.Thread(target=other_side)
         side.start()
         with caplog.at_level("WARNING", logger="bot.pipeline.worker"):
             handled = w.drain()
         side.join(timeout=30)
-        assert not side.is_alive()
+        assert not side.is_alive() and side_errors == []
         assert handled == 3
         assert any("aborted by the database (40P01)" in r.getMessage() for r in caplog.records)
         assert [(r["status"], r["attempts"], r["last_error"]) for r in deliveries(engine)] == [("done", 1, None)] * 3

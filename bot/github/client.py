@@ -13,8 +13,7 @@ import base64
 import logging
 import re
 import threading
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Callable, Optional
 from urllib.parse import quote
@@ -110,11 +109,6 @@ def _classify(exc: Exception) -> GitHubError:
     return GitHubError(f"GitHub call failed: {type(exc).__name__}", status=None, retryable=True)
 
 
-# An installation token lives an hour; within this long of the call that got one,
-# githubkit's cache surely still holds it.
-TOKEN_SURELY_CACHED = 50 * 60.0  # seconds
-
-
 class _KeptTransport(httpx.BaseTransport):
     """One connection pool for every call the app makes.
 
@@ -132,6 +126,48 @@ class _KeptTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         pass
+
+
+class _OneTokenRequest(httpx.Auth):
+    """githubkit's installation authentication, its token request made by one thread
+    at a time. Threads of one process (the worker reading, the sender writing) that
+    find no token cached at the same moment (an installation's first calls, the first
+    after a 401 or after the token's hour) would each ask GitHub for one. The lock
+    covers only the look in githubkit's cache and, on a miss, the token request: a
+    thread that finds the token cached goes on at once, and no call is held by it."""
+
+    def __init__(self, inner: httpx.Auth, lock: threading.Lock):
+        self._inner = inner
+        self._lock = lock
+
+    def sync_auth_flow(self, request: httpx.Request):
+        flow = self._inner.sync_auth_flow(request)
+        try:
+            with self._lock:
+                outgoing = next(flow)
+                while outgoing is not request:  # the token request; the next thread waits for its answer
+                    outgoing = flow.send((yield outgoing))
+            response = yield outgoing  # the call itself, with the token, outside the lock
+            try:
+                flow.send(response)
+            except StopIteration:
+                pass
+        finally:
+            flow.close()
+
+    async def async_auth_flow(self, request: httpx.Request):
+        raise NotImplementedError("GitHubApp calls GitHub synchronously")
+        yield request  # pragma: no cover - makes this an async generator
+
+
+@dataclass
+class _InstallationAuth(AppInstallationAuthStrategy):
+    """AppInstallationAuthStrategy whose token requests go one at a time (`_OneTokenRequest`)."""
+
+    token_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    def get_auth_flow(self, github) -> httpx.Auth:
+        return _OneTokenRequest(super().get_auth_flow(github), self.token_lock)
 
 
 class GitHubApp:
@@ -156,19 +192,13 @@ class GitHubApp:
         self._cache = MemCacheStrategy()
         self._clients: dict[int, GitHub] = {}
         self._lock = threading.Lock()
-        # An installation's first call (and the first after a 401, or once its token
-        # may have expired) goes alone: threads of one process (the worker reading,
-        # the sender writing) that call it at that moment would each ask GitHub for
-        # a token. Afterwards calls run side by side on the cached token.
-        self._token_locks: dict[int, threading.Lock] = {}
-        self._token_at: dict[int, float] = {}
 
     def _client(self, installation_id: int) -> GitHub:
         with self._lock:
             client = self._clients.get(installation_id)
             if client is None:
                 client = GitHub(
-                    AppInstallationAuthStrategy(self.app_id, self._private_key, installation_id),
+                    _InstallationAuth(self.app_id, self._private_key, installation_id),
                     base_url=self.base_url,
                     timeout=self._timeout,
                     http_cache=False,
@@ -195,22 +225,10 @@ class GitHubApp:
         """After a 401: drop the cached token so the next call asks for a new one."""
         with self._lock:
             self._clients.pop(installation_id, None)
-            self._token_at.clear()  # the whole cache went: every installation asks again
             self._cache = MemCacheStrategy()
 
     def call(self, installation_id: int, method: str, path: str, json: Any = None, params: Optional[dict] = None) -> Answer:
         """One REST call; raises GitHubError."""
-        got = self._token_at.get(installation_id)
-        if got is not None and time.monotonic() - got < TOKEN_SURELY_CACHED:
-            return self._call(installation_id, method, path, json, params)
-        with self._lock:
-            lock = self._token_locks.setdefault(installation_id, threading.Lock())
-        with lock:
-            answer = self._call(installation_id, method, path, json, params)
-            self._token_at[installation_id] = time.monotonic()
-            return answer
-
-    def _call(self, installation_id: int, method: str, path: str, json: Any, params: Optional[dict]) -> Answer:
         try:
             response = self._client(installation_id).request(method, path.lstrip("/"), json=json, params=params)
         except Exception as exc:  # githubkit raises several families; classify them all

@@ -110,8 +110,9 @@ class Worker:
         """Handles the deliveries due (at most `batch`, one per ordering key); how many were claimed.
 
         A batch PostgreSQL aborts to break a deadlock (or a serialization failure) is
-        rolled back whole and run again at once, one delivery at a time: nothing is
-        lost, nothing is counted as a failed attempt."""
+        rolled back whole, nothing counted as a failed attempt, and its deliveries are
+        claimed again at once, one per transaction for the next `ALONE_AFTER_CONFLICT`
+        seconds (this call handles the first; the next calls the others)."""
         limit = min(limit or self.batch, self.batch)
         if limit > 1 and time.monotonic() < self._alone_until:
             limit = 1
@@ -120,7 +121,13 @@ class Worker:
         except DBAPIError as exc:
             if not try_again(exc):
                 raise
-            log.warning("%s: a batch of up to %d was aborted by the database (%s); running it again, one at a time", self.name, limit, getattr(exc.orig, "sqlstate", ""))
+            log.warning(
+                "%s: a batch of up to %d was aborted by the database (%s) and rolled back, whatever it logged as handled; "
+                "its deliveries are handled again, one at a time",
+                self.name,
+                limit,
+                getattr(exc.orig, "sqlstate", ""),
+            )
             self._alone_until = time.monotonic() + ALONE_AFTER_CONFLICT
             return self._run_batch(1)
 
