@@ -105,9 +105,26 @@ def test_a_delivery_waits_for_the_write_lock_off_the_loop_which_goes_on_answerin
     assert _stored(engine) == 1
 
 
+def _committed(engine, delivery_id: str) -> bool:
+    """Whether another connection (not the app's, not its pool) sees the delivery: committed."""
+    if engine.dialect.name == "sqlite":
+        import sqlite3
+
+        connection = sqlite3.connect(engine.url.database)
+        try:
+            return connection.execute("SELECT count(*) FROM deliveries WHERE delivery_id = ?", (delivery_id,)).fetchone()[0] == 1
+        finally:
+            connection.close()
+    import psycopg
+
+    with psycopg.connect(engine.url.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True) as connection:
+        return connection.execute("SELECT count(*) FROM deliveries WHERE delivery_id = %s", (delivery_id,)).fetchone()[0] == 1
+
+
 def test_a_burst_is_stored_once_each_and_answered_after_its_commit(engine):
     """Both databases: many deliveries at once (several batches, on PostgreSQL in
-    parallel on intake's own connections), each stored once, a repeat a duplicate."""
+    parallel on intake's own connections), each stored once, a repeat a duplicate;
+    each one committed (seen from another connection) by the time its 202 arrives."""
     app = create_app(engine, SECRET.encode(), ROUTER)
     bids = [_bid(n) for n in range(40)]
     repeat = bids[3]
@@ -115,12 +132,17 @@ def test_a_burst_is_stored_once_each_and_answered_after_its_commit(engine):
     async def go():
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://devex.test") as client:
-            first = await asyncio.gather(*(client.post("/webhooks", content=b, headers=h) for b, h in bids))
+
+            async def post(body, headers):
+                response = await client.post("/webhooks", content=body, headers=headers)
+                return response, _committed(engine, headers["X-GitHub-Delivery"])  # at once, before the next turn
+
+            first = await asyncio.gather(*(post(b, h) for b, h in bids))
             again = await client.post("/webhooks", content=repeat[0], headers=repeat[1])
             return first, again
 
     first, again = asyncio.run(go())
-    assert [r.status_code for r in first] == [202] * 40
+    assert [(r.status_code, committed) for r, committed in first] == [(202, True)] * 40
     assert again.status_code == 200 and again.json() == {"stored": False, "duplicate": True}
     assert _stored(engine) == 40
     with Session(engine) as session:
