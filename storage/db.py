@@ -197,7 +197,7 @@ def make_engine(url: str, **kwargs) -> Engine:
             options = conn.get_execution_options()
             dbapi_connection.take_write_lock(urgent=bool(options.get(URGENT)), at_once=bool(options.get(AT_ONCE)))
             try:
-                deferred = conn.get_execution_options().get(DURABILITY) == "deferred"
+                deferred = options.get(DURABILITY) == "deferred"
                 dbapi_connection.set_synchronous("NORMAL" if deferred else "FULL")
                 dbapi_connection.set_autocheckpoint(not write_lock.checkpointer)
                 conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -186,6 +186,8 @@ _BEHIND = (
     )
     .order_by(GitHubWrite.id)
 )
+
+
 @lru_cache(maxsize=None)
 def _behind(limit: int):
     return _BEHIND.limit(limit)  # built once per limit

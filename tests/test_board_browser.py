@@ -5,7 +5,6 @@ script. The board is filled through signed webhooks and served by uvicorn (SQLit
 
 from __future__ import annotations
 
-
 import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 

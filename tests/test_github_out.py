@@ -448,3 +448,18 @@ def test_two_threads_making_an_installations_first_calls_at_once_ask_for_one_tok
         slow.join(timeout=30)
     assert errors == [] and [status for _, status in answers] == [200] * 6
     assert sim.count_requests("POST", r"/access_tokens$") == 1
+
+
+def test_an_asynchronous_call_is_authenticated_as_the_installation_too(sim, app_key):
+    """The app calls GitHub synchronously; githubkit's asynchronous API on the same client
+    still gets the installation's token (the one-token-request wrapper passes it through)."""
+    import asyncio
+
+    from bot.github.client import GitHubApp
+
+    with respx.mock(assert_all_called=False) as router:
+        router.route(host="api.github.test").mock(side_effect=sim.respx_handler)
+        app = GitHubApp(APP_ID, app_key, "https://api.github.test")
+        response = asyncio.run(app._client(INSTALLATION).arequest("GET", f"repos/{REPO}"))
+    assert response.status_code == 200 and response.parsed_data["full_name"] == REPO
+    assert sim.count_requests("POST", r"/access_tokens$") == 1

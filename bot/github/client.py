@@ -156,8 +156,17 @@ class _OneTokenRequest(httpx.Auth):
             flow.close()
 
     async def async_auth_flow(self, request: httpx.Request):
-        raise NotImplementedError("GitHubApp calls GitHub synchronously")
-        yield request  # pragma: no cover - makes this an async generator
+        # The app calls GitHub synchronously; an asynchronous caller gets githubkit's own
+        # flow as it is (a threading lock must not block an event loop).
+        flow = self._inner.async_auth_flow(request)
+        try:
+            outgoing = await flow.__anext__()
+            while True:
+                outgoing = await flow.asend((yield outgoing))
+        except StopAsyncIteration:
+            pass
+        finally:
+            await flow.aclose()
 
 
 @dataclass
