@@ -250,6 +250,56 @@ def test_a_failing_handler_loses_nothing_leaves_no_effect_and_blocks_no_other_is
     assert deliveries(engine)[0]["status"] == "done"
 
 
+def test_a_batch_runs_without_savepoints_and_a_failure_in_it_is_run_again_with_them(engine, sim, clock):
+    """A batch is first run without a savepoint for each delivery; when a handler fails,
+    the batch is rolled back whole and run again with them: each effect committed once,
+    the failure counted once, and the failing handler not run a second time."""
+    calls: Counter = Counter()
+    router = Router()
+
+    @router.register("issue_comment", action="created")
+    def handle(ctx: Context) -> None:
+        body = ctx.payload["comment"]["body"]
+        calls[body] += 1
+        ctx.session.add(Installation(id=990_000 + ctx.payload["issue"]["number"], account=body))
+        ctx.session.flush()
+        if body == "broken":
+            raise RuntimeError("handler failed on broken")
+
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(statement.split()[0].upper())
+
+    from sqlalchemy import event
+
+    with Session(engine) as session:  # known already: touching it needs no savepoint of its own
+        session.add(Installation(id=INSTALLATION, account="org"))
+        session.commit()
+    event.listen(engine, "before_cursor_execute", seen)
+    w = Worker(engine, Settings(DEVEX_RETRY_BASE=10, DEVEX_MAX_DELIVERY_ATTEMPTS=3), router, None, clock=clock)
+    store(engine, comment_delivery(sim, 1, "first"), comment_delivery(sim, 2, "second"), clock=clock)
+    statements.clear()  # the worker's own from here
+    w.drain()
+    assert "SAVEPOINT" not in statements  # nothing failed: no savepoint was needed
+    assert calls == {"first": 1, "second": 1}
+
+    store(engine, comment_delivery(sim, 3, "before"), comment_delivery(sim, 4, "broken"), comment_delivery(sim, 5, "after"), clock=clock)
+    statements.clear()
+    w.drain()
+    assert "SAVEPOINT" in statements  # the batch again, each delivery in its savepoint
+    assert calls["broken"] == 1  # its failure recorded from the first run, not asked again
+    assert calls["after"] == 1
+    assert calls["before"] == 2  # handled again after the rollback: its effect is once in the database
+    rows = {d["ordering_key"].rsplit("#", 1)[1]: d for d in deliveries(engine)}
+    assert rows["4"]["status"] == "pending" and rows["4"]["attempts"] == 1
+    assert "RuntimeError: handler failed on broken" in rows["4"]["last_error"]
+    assert rows["3"]["status"] == rows["5"]["status"] == "done" and rows["3"]["attempts"] == 1
+    with Session(engine) as session:
+        accounts = sorted(i.account for i in session.exec(select(Installation).where(Installation.id >= 990_000)))
+    assert accounts == ["after", "before", "first", "second"]  # each once; the broken one's rolled back
+
+
 def test_backoff_grows_and_is_capped(engine, sim, clock):
     recorder = Recorder()
     recorder.fail["flaky"] = 5
