@@ -236,7 +236,7 @@ class Deployment:
         Path(folder).mkdir(parents=True, exist_ok=True)
         for proc in procs:
             out = Path(folder) / f"{name}-{proc.pid}.txt"
-            argv = [str(VENV_BIN / "py-spy"), "record", "--pid", str(proc.pid), "--format", "raw", "--rate", "200", "--nonblocking", "-o", str(out)]
+            argv = [str(VENV_BIN / "py-spy"), "record", "--pid", str(proc.pid), "--format", "raw", "--rate", os.environ.get("DEVEX_BENCH_PYSPY_RATE", "200"), "--nonblocking", "-o", str(out)]
             # DEVEX_BENCH_PYSPY_GIL=1: only the thread holding the GIL (where the Python CPU goes).
             if os.environ.get("DEVEX_BENCH_PYSPY_GIL"):
                 argv.append("--gil")
