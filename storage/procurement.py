@@ -135,6 +135,27 @@ def add_version(session: Session, **fields: Any) -> None:
     session.connection().execute(_VERSION_INSERT, fields)
 
 
+_PROPOSAL_FIELDS = ("current_version", "amount", "submitted_at", "status", "withdrawn_at", "receipt_number", "sha256")
+_PROPOSAL_UPDATE = (
+    sa.update(Proposal.__table__)
+    .where(Proposal.__table__.c.id == sa.bindparam("row"))
+    .values({name: sa.bindparam(f"new_{name}") for name in _PROPOSAL_FIELDS})
+)
+
+
+def update_proposal(session: Session, proposal: Proposal, **fields: Any) -> None:
+    """A proposal's current terms (a new version, a withdrawal), written at once by a
+    statement built once, and the object told it is what the database holds: the
+    unit of work's flush of one changed row cost more than the statement itself (a
+    tenth of a bid's worker CPU). Every field of `_PROPOSAL_FIELDS` is given."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    assert set(fields) == set(_PROPOSAL_FIELDS), "update_proposal writes every current term"
+    session.connection().execute(_PROPOSAL_UPDATE, {"row": proposal.id, **{f"new_{k}": v for k, v in fields.items()}})
+    for name, value in fields.items():
+        set_committed_value(proposal, name, value)
+
+
 def versions(session: Session, proposal_id: int) -> list[ProposalVersion]:
     return list(session.exec(select(ProposalVersion).where(ProposalVersion.proposal_id == proposal_id).order_by(ProposalVersion.version)).all())
 

@@ -190,14 +190,17 @@ def record_bid(
         delivery_id=ctx.delivery_id,
         submitted_at=at,
     )
-    proposal.current_version = version
-    proposal.amount = amount
-    proposal.submitted_at = at
-    proposal.status = "live"
-    proposal.withdrawn_at = None
-    proposal.receipt_number = number
-    proposal.sha256 = digest
-    ctx.session.add(proposal)
+    store.update_proposal(
+        ctx.session,
+        proposal,
+        current_version=version,
+        amount=amount,
+        submitted_at=at,
+        status="live",
+        withdrawn_at=None,
+        receipt_number=number,
+        sha256=digest,
+    )
     audit(ctx, opportunity, "bid_recorded", url=url, who=login, receipt=number, sha256=digest, version=version)
     late = not accepts_bids(State(opportunity.state))
     if late:
