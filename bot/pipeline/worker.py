@@ -20,6 +20,7 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 
+import orjson
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -83,6 +84,16 @@ def _without_nul(value):
         elif isinstance(item, list):
             stack.extend((item, i) for i in range(len(item)))
     return root[0]
+
+
+def _read(text: str):
+    """A stored payload: orjson first (a 14.6 KB bid in a third of the standard parser's
+    time); what only the standard parser reads (a lone surrogate escape, an integer past
+    64 bits: intake stored such a body after the standard parser read it) as before."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 class Worker:
@@ -197,7 +208,7 @@ class Worker:
         Without a `savepoint`, a handler's failure raises `_RunAgainWithSavepoints`."""
         adapter = delivery_logger(delivery.delivery_id, delivery.installation_id, delivery.repository)
         try:
-            payload = json.loads(delivery.payload)
+            payload = _read(delivery.payload)
             if "\\u0000" in delivery.payload:
                 payload = _without_nul(payload)
             handlers = self.router.handlers(delivery.event, delivery.action, payload)
