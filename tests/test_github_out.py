@@ -463,3 +463,43 @@ def test_an_asynchronous_call_is_authenticated_as_the_installation_too(sim, app_
         response = asyncio.run(app._client(INSTALLATION).arequest("GET", f"repos/{REPO}"))
     assert response.status_code == 200 and response.parsed_data["full_name"] == REPO
     assert sim.count_requests("POST", r"/access_tokens$") == 1
+
+
+def test_a_cookie_github_sets_is_never_sent_back_and_calls_go_on_after_a_new_token(sim, app_key):
+    """The app keeps one httpx client a thread for each installation (githubkit's context,
+    entered once), so nothing of one call may leak into the next: a cookie GitHub sets is
+    not kept or sent back. After a 401 the installation gets a new client and a new token,
+    and the same thread's calls go on with it; another thread's calls work as well."""
+    import threading
+
+    from bot.github.client import GitHubApp
+
+    sent_cookies: list[str] = []
+    expire_once = [True]
+
+    def github(request):
+        sent_cookies.append(request.headers.get("cookie", ""))
+        if request.url.path.endswith("/issues/1") and expire_once:
+            expire_once.clear()
+            return respx.MockResponse(401, json={"message": "Bad credentials"})
+        response = sim.respx_handler(request)
+        response.headers["set-cookie"] = "_gh_sess=secret; Path=/; Secure; HttpOnly"
+        return response
+
+    with respx.mock(assert_all_called=False) as router:
+        router.route(host="api.github.test").mock(side_effect=github)
+        app = GitHubApp(APP_ID, app_key, "https://api.github.test")
+        sim.open_issue(REPO, "An issue", "body", "pm-alice")
+        assert app.call(INSTALLATION, "GET", f"/repos/{REPO}").status == 200
+        assert app.call(INSTALLATION, "GET", f"/repos/{REPO}").status == 200
+        with pytest.raises(GitHubError) as error:
+            app.call(INSTALLATION, "GET", f"/repos/{REPO}/issues/1")
+        assert error.value.status == 401
+        assert app.call(INSTALLATION, "GET", f"/repos/{REPO}/issues/1").status == 200  # a new token, the same thread
+        other: list[int] = []
+        thread = threading.Thread(target=lambda: other.append(app.call(INSTALLATION, "GET", f"/repos/{REPO}").status))
+        thread.start()
+        thread.join(timeout=30)
+    assert other == [200]
+    assert sent_cookies and all(cookie == "" for cookie in sent_cookies)
+    assert sim.count_requests("POST", r"/access_tokens$") == 2
