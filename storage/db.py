@@ -299,6 +299,18 @@ def at_once(engine: Engine) -> Engine:
     return engine.execution_options(**{AT_ONCE: True})
 
 
+def commit_waits_for_the_disk(session: Session) -> bool:
+    """Makes the session's transaction commit with full durability, whatever its engine's
+    (a `redoable` one's included), where the database allows it mid-transaction:
+    PostgreSQL, whose `synchronous_commit` is read at commit. True then; False on
+    SQLite, whose level is set at BEGIN (use a `durable` transaction of its own)."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return False
+    connection.exec_driver_sql("SET LOCAL synchronous_commit TO on")
+    return True
+
+
 def durable(engine: Engine) -> Engine:
     """The same engine with full durability again (for a commit that must survive a power cut)."""
     return engine.execution_options(**{DURABILITY: "full"})

@@ -503,3 +503,35 @@ def test_a_cookie_github_sets_is_never_sent_back_and_calls_go_on_after_a_new_tok
     assert other == [200]
     assert sent_cookies and all(cookie == "" for cookie in sent_cookies)
     assert sim.count_requests("POST", r"/access_tokens$") == 2
+
+
+def test_a_create_is_noted_as_possibly_done_on_disk_before_github_is_asked(sim, engine, app_key, clock):
+    """Before GitHub is asked to create a comment, the write's note that it may be done is
+    committed (on PostgreSQL in the claim's own transaction, made to wait for the disk; on
+    SQLite in one of its own): seen from another connection the moment GitHub is asked."""
+    import json as _json
+    import re
+
+    from storage.db import make_engine
+
+    other = make_engine(str(engine.url.render_as_string(hide_password=False)))
+    seen: list[tuple[int, str]] = []
+
+    def github(request):
+        if request.method == "POST" and request.url.path.endswith("/comments"):
+            found = re.search(r"<!-- devex-bot:write:(\d+) -->", _json.loads(request.content)["body"])
+            assert found, "a create carries its write's marker"
+            with other.connect() as connection:
+                note = connection.exec_driver_sql("SELECT last_error FROM github_writes WHERE id = %d" % int(found.group(1))).scalar()
+            seen.append((int(found.group(1)), note or ""))
+        return sim.respx_handler(request)
+
+    with respx.mock(assert_all_called=False) as router:
+        router.route(host="api.github.test").mock(side_effect=github)
+        harness = Harness(engine, sim, app_key, clock)
+        number = open_opportunity(harness)
+        harness.comment(number, "bidder-bob", "/register")
+    other.dispose()
+    assert seen and all(note.startswith("ambiguous: GitHub was asked to create this") for _, note in seen)
+    assert {r["status"] for r in writes(engine)} == {"sent"}
+    assert all(not (r["last_error"] or "").startswith("ambiguous") for r in writes(engine))  # cleared once answered

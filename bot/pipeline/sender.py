@@ -33,7 +33,7 @@ from bot.settings import Settings
 from bot.pipeline.pacing import rest_while_intake_busy
 from bot.pipeline.retry import backoff
 from storage import outbox
-from storage.db import durable, redoable
+from storage.db import commit_waits_for_the_disk, durable, redoable
 from storage.tables import GitHubWrite, utcnow
 
 log = logging.getLogger(__name__)
@@ -192,9 +192,14 @@ class Sender:
                     break
             for call in calls:
                 outbox.lease(session, installation, call.write, self.settings.create_lease, now)
+            creates = [c.write_id for c in calls if c.creates]
+            # PostgreSQL: the creates' note in this transaction, whose commit then waits for
+            # the disk (one transaction fewer a batch); SQLite: in one of its own, below.
+            noted = bool(creates) and commit_waits_for_the_disk(session)
+            if noted:
+                outbox.note_in_flight(session, creates, IN_FLIGHT)
             session.commit()
-        creates = [c.write_id for c in calls if c.creates]
-        if creates:
+        if creates and not noted:
             self._note_in_flight(creates)
         return installation.id, calls, tried
 
