@@ -535,3 +535,31 @@ def test_a_create_is_noted_as_possibly_done_on_disk_before_github_is_asked(sim, 
     assert seen and all(note.startswith("ambiguous: GitHub was asked to create this") for _, note in seen)
     assert {r["status"] for r in writes(engine)} == {"sent"}
     assert all(not (r["last_error"] or "").startswith("ambiguous") for r in writes(engine))  # cleared once answered
+
+
+def test_a_call_in_a_context_copied_from_a_thread_already_inside_the_client_works(sim, app_key):
+    """A thread that runs a call in a context copied from another thread's (as an async
+    framework's worker threads do) finds githubkit's client already entered there: the
+    call goes through, on that client, rather than failing on entering it twice."""
+    import contextvars
+    import threading
+
+    from bot.github.client import GitHubApp
+
+    with respx.mock(assert_all_called=False) as router:
+        router.route(host="api.github.test").mock(side_effect=sim.respx_handler)
+        app = GitHubApp(APP_ID, app_key, "https://api.github.test")
+        assert app.call(INSTALLATION, "GET", f"/repos/{REPO}").status == 200  # this thread is inside it now
+        copied = contextvars.copy_context()
+        answers: list = []
+
+        def call() -> None:
+            try:
+                answers.append(copied.run(app.call, INSTALLATION, "GET", f"/repos/{REPO}").status)
+            except Exception as exc:  # noqa: BLE001 - a failed call is a failure of the test
+                answers.append(exc)
+
+        thread = threading.Thread(target=call)
+        thread.start()
+        thread.join(timeout=30)
+    assert answers == [200]

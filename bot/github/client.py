@@ -154,7 +154,10 @@ class GitHubApp:
             # githubkit opens and closes an httpx client for each request made outside its
             # `with` block (a tenth of a call's CPU): this thread enters the block once and
             # stays in it (githubkit keeps the client in a context variable: one a thread).
-            client.__enter__()
+            try:
+                client.__enter__()
+            except RuntimeError:
+                pass  # this context was copied from one inside it already (githubkit refuses twice)
             entered[installation_id] = client
         return client
 
