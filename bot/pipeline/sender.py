@@ -150,7 +150,10 @@ class Sender:
         installation_id, calls, tried = batch
         outcomes = self._call(installation_id, calls)
         if calls:
-            self._record(installation_id, calls, outcomes, now)
+            # Recorded as of now, after GitHub answered: the installation's next write is
+            # spaced from this call, not from its claim (a call that waited after its claim,
+            # for a token or the disk, would otherwise leave less than the interval at GitHub).
+            self._record(installation_id, calls, outcomes, self.clock())
         return tried
 
     # -- 1. claim, prepare and lease
