@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Optional, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from storage.tables import (
@@ -144,12 +145,10 @@ _PROPOSAL_UPDATE = (
 
 
 def update_proposal(session: Session, proposal: Proposal, **fields: Any) -> None:
-    """A proposal's current terms (a new version, a withdrawal), written at once by a
-    statement built once, and the object told it is what the database holds: the
-    unit of work's flush of one changed row cost more than the statement itself (a
-    tenth of a bid's worker CPU). Every field of `_PROPOSAL_FIELDS` is given."""
-    from sqlalchemy.orm.attributes import set_committed_value
-
+    """A proposal's current terms after a new version, written at once by a statement
+    built once, and the object told it is what the database holds: the unit of work's
+    flush of one changed row cost more than the statement itself (a tenth of a bid's
+    worker CPU). Every field of `_PROPOSAL_FIELDS` is given."""
     assert set(fields) == set(_PROPOSAL_FIELDS), "update_proposal writes every current term"
     session.connection().execute(_PROPOSAL_UPDATE, {"row": proposal.id, **{f"new_{k}": v for k, v in fields.items()}})
     for name, value in fields.items():

@@ -149,7 +149,9 @@ class GitHubApp:
                     transport=self._transport,
                 )
                 self._clients[installation_id] = client
-        entered = self._entered.__dict__.setdefault("clients", {})
+        entered = getattr(self._entered, "clients", None)
+        if entered is None:
+            entered = self._entered.clients = {}
         if entered.get(installation_id) is not client:
             # githubkit opens and closes an httpx client for each request made outside its
             # `with` block (a tenth of a call's CPU): this thread enters the block once and

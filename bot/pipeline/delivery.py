@@ -9,7 +9,7 @@ neither sink the deliveries stored with it nor fail for ever in the worker.
 from __future__ import annotations
 
 import json
-from typing import Optional
+from typing import Optional, Union
 
 import orjson
 
@@ -42,8 +42,8 @@ def _depth(value) -> int:
     return deepest
 
 
-def read_payload(body: bytes):
-    """The JSON of a delivery's body; raises PayloadError.
+def read_payload(body: Union[bytes, str]):
+    """The JSON of a delivery's body (as received, or as the inbox stored it); raises PayloadError.
 
     orjson first (a 14.6 KB delivery in a tenth of the time): it reads strict
     UTF-8 only (no BOM, no encoded surrogates) and refuses NaN and Infinity,
@@ -59,11 +59,11 @@ def read_payload(body: bytes):
     return payload
 
 
-def _read_payload_strictly(body: bytes):
+def _read_payload_strictly(body: Union[bytes, str]):
     try:
         # Strict UTF-8 (JSON's encoding): json.loads(bytes) would also read
         # UTF-16, a BOM or encoded surrogates, which the stored text cannot hold.
-        text = body.decode("utf-8")
+        text = body if isinstance(body, str) else body.decode("utf-8")
     except UnicodeDecodeError:
         raise PayloadError("body is not JSON (not UTF-8)") from None
     try:
