@@ -126,6 +126,7 @@ def environment(lang: str) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,  # read once per process: no look at each file's time for every message
     )
     env.filters.update(
         money=_money(lang),

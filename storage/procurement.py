@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
+from storage.compiled import DriverStatement
 from storage.tables import (
     AuditEvent,
     Award,
@@ -127,20 +128,24 @@ def live_count(session: Session, opportunity_id: int) -> int:
     ).one()
 
 
-_VERSION_INSERT = sa.insert(ProposalVersion.__table__)
+_VERSION_INSERT = DriverStatement(
+    sa.insert(ProposalVersion.__table__),
+    ("proposal_id", "version", "amount", "text", "sha256", "receipt_number", "comment_id", "comment_url", "delivery_id", "submitted_at"),
+)
 
 
 def add_version(session: Session, **fields: Any) -> None:
     """A proposal's new version (append-only), inserted at once by a statement built once:
     no ORM object, and nothing for the unit of work (storage.procurement.record says why)."""
-    session.connection().execute(_VERSION_INSERT, fields)
+    _VERSION_INSERT.execute(session.connection(), fields)
 
 
 _PROPOSAL_FIELDS = ("current_version", "amount", "submitted_at", "status", "withdrawn_at", "receipt_number", "sha256")
-_PROPOSAL_UPDATE = (
+_PROPOSAL_UPDATE = DriverStatement(
     sa.update(Proposal.__table__)
     .where(Proposal.__table__.c.id == sa.bindparam("row"))
-    .values({name: sa.bindparam(f"new_{name}") for name in _PROPOSAL_FIELDS})
+    .values({name: sa.bindparam(f"new_{name}") for name in _PROPOSAL_FIELDS}),
+    ("row", *(f"new_{name}" for name in _PROPOSAL_FIELDS)),
 )
 
 
@@ -150,7 +155,7 @@ def update_proposal(session: Session, proposal: Proposal, **fields: Any) -> None
     flush of one changed row cost more than the statement itself (a tenth of a bid's
     worker CPU). Every field of `_PROPOSAL_FIELDS` is given."""
     assert set(fields) == set(_PROPOSAL_FIELDS), "update_proposal writes every current term"
-    session.connection().execute(_PROPOSAL_UPDATE, {"row": proposal.id, **{f"new_{k}": v for k, v in fields.items()}})
+    _PROPOSAL_UPDATE.execute(session.connection(), {"row": proposal.id, **{f"new_{k}": v for k, v in fields.items()}})
     for name, value in fields.items():
         set_committed_value(proposal, name, value)
 
@@ -251,7 +256,9 @@ def pull_request_link(session: Session, repository: str, number: int) -> Optiona
 # ---------------------------------------------------------------- audit
 
 
-_AUDIT_INSERT = sa.insert(AuditEvent.__table__)
+_AUDIT_INSERT = DriverStatement(
+    sa.insert(AuditEvent.__table__), ("opportunity_id", "actor", "kind", "detail", "delivery_id", "url", "at")
+)
 
 
 def record(
@@ -268,8 +275,8 @@ def record(
     """One audit event, inserted at once with a Core statement built once: no ORM
     object for a row that is never read back or changed in the transaction that
     writes it (append-only), and none of the unit of work's cost on every bid."""
-    session.connection().execute(
-        _AUDIT_INSERT,
+    _AUDIT_INSERT.execute(
+        session.connection(),
         {
             "opportunity_id": opportunity_id,
             "actor": actor,
