@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Optional
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from storage.compiled import DriverStatement
@@ -135,39 +136,65 @@ def _claim_queries():
         .limit(1)
         .with_for_update(skip_locked=True)
     )
-    # Two index seeks (ix_github_writes_head), not a sort of every pending write.
+    # The installation's next writes: index seeks (ix_github_writes_head), not a sort of
+    # every pending write; only those of its highest priority (the others wait behind them).
     top_now = (
         select(sa.func.max(GitHubWrite.priority))
         .where(GitHubWrite.installation_id == sa.bindparam("installation_id"), GitHubWrite.status == "pending")
         .scalar_subquery()
     )
-    head = select(sa.func.min(GitHubWrite.id)).where(
-        GitHubWrite.installation_id == sa.bindparam("installation_id"), GitHubWrite.status == "pending", GitHubWrite.priority == top_now
+    next_ids = (
+        select(GitHubWrite.id)
+        .where(GitHubWrite.installation_id == sa.bindparam("installation_id"), GitHubWrite.status == "pending", GitHubWrite.priority == top_now)
+        .order_by(GitHubWrite.id)
     )
-    write = select(GitHubWrite).where(GitHubWrite.id == sa.bindparam("write_id")).with_for_update(skip_locked=True)
-    return installation, head, write
+    return installation, next_ids
 
 
-_CLAIM_INSTALLATION, _HEAD, _LOCK_WRITE = _claim_queries()
+_CLAIM_INSTALLATION, _NEXT_IDS = _claim_queries()
+
+
+@lru_cache(maxsize=None)
+def _next_ids(limit: int):
+    return _NEXT_IDS.limit(limit)  # built once per limit
+
+
+# Locked while they are rendered and leased, so no worker folds a newer state into one
+# meanwhile (and read after the lock: as they are now).
+_LOCK_WRITES = select(GitHubWrite).where(GitHubWrite.id.in_(sa.bindparam("ids", expanding=True))).with_for_update(skip_locked=True)
 
 
 def claim_installation(session: Session, write_interval: float, now: Optional[datetime] = None) -> Optional[tuple[Installation, GitHubWrite]]:
     """Locks an active installation whose oldest pending write is due and whose
     last write is at least `write_interval` old; returns it with that write."""
-    now = now or utcnow()
+    claimed = claim_writes(session, write_interval, now or utcnow(), 1)
+    return None if claimed is None else (claimed[0], claimed[1][0])
+
+
+def claim_writes(session: Session, write_interval: float, now: datetime, limit: int) -> Optional[tuple[Installation, list[GitHubWrite]]]:
+    """`claim_installation`, with up to `limit` of its writes: the head, then those right
+    behind it, in order, as long as they are due (behind a priority head, only writes of
+    its priority). Four statements whatever the batch: the installation, the ids, and
+    the writes locked (a worker folding a newer state into one holds it: the batch ends
+    before it, and a held head is tried again later, never skipped past)."""
     spaced = now - timedelta(seconds=write_interval)
     installation = session.exec(_CLAIM_INSTALLATION, params={"now": now, "spaced": spaced}).first()
     if installation is None:
         return None
-    head = session.exec(_HEAD, params={"installation_id": installation.id}).first()
-    if head is None:
+    ids = session.connection().execute(_next_ids(max(limit, 1)), {"installation_id": installation.id}).scalars().all()
+    if not ids:
         return None
-    # Locked while it is rendered and leased, so no worker folds a newer state into it
-    # meanwhile; a worker folding one in now holds it: try again later, never skip past it.
-    write = session.exec(_LOCK_WRITE, params={"write_id": head}).first()
-    if write is None:
+    rows = {row.id: row for row in session.exec(_LOCK_WRITES, params={"ids": list(ids)}).all()}
+    head = rows.get(ids[0])
+    if head is None or head.status != "pending":
         return None
-    return installation, write
+    writes = [head]
+    for write_id in ids[1:]:
+        row = rows.get(write_id)
+        if row is None or row.status != "pending" or row.next_attempt_at > now:
+            break  # what follows waits behind it
+        writes.append(row)
+    return installation, writes
 
 
 def mark_sent(
@@ -184,60 +211,42 @@ def mark_sent(
     session.add(installation)
 
 
-_BEHIND = (
-    select(GitHubWrite)
-    .where(
-        GitHubWrite.installation_id == sa.bindparam("installation_id"),
-        GitHubWrite.status == "pending",
-        GitHubWrite.priority == sa.bindparam("priority"),
-        GitHubWrite.id > sa.bindparam("head_id"),
-    )
-    .order_by(GitHubWrite.id)
+_LEASE = (
+    sa.update(GitHubWrite)
+    .where(GitHubWrite.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(next_attempt_at=sa.bindparam("until"), coalesce_key=None)
+    .execution_options(synchronize_session=False)
 )
 
 
-@lru_cache(maxsize=None)
-def _behind(limit: int):
-    return _BEHIND.limit(limit)  # built once per limit
-
-
-_LOCK_IDS = select(GitHubWrite.id).where(GitHubWrite.id.in_(sa.bindparam("ids", expanding=True))).with_for_update(skip_locked=True)
-
-
-def due_behind(session: Session, installation_id: int, head_id: int, now: datetime, limit: int, priority: int = 0) -> list[GitHubWrite]:
-    """Up to `limit` pending writes right behind the head, in order, as long as they are due
-    (behind a priority head, only writes of its priority: the others wait until those are sent)."""
-    if limit <= 0:
-        return []
-    rows = session.exec(
-        _behind(limit), params={"installation_id": installation_id, "priority": priority, "head_id": head_id}
-    ).all()
-    # Locked like the head while they are rendered; one a worker holds (folding a newer
-    # state into it) ends the batch, so nothing is sent ahead of it.
-    locked = set(session.exec(_LOCK_IDS, params={"ids": [r.id for r in rows]}).all()) if rows else set()
-    due = []
-    for row in rows:
-        if row.next_attempt_at > now or row.id not in locked:
-            break  # what follows waits behind it
-        due.append(row)
-    return due
-
-
-def lease(session: Session, installation: Installation, write: GitHubWrite, seconds: float, now: datetime) -> None:
-    """Before the sender calls GitHub with no transaction open: the write is not due
-    again (nor anything behind it, nor its installation for any other sender) for
-    `seconds`, unless its answer is recorded first. It is rendered now: a change
-    after this needs a write of its own, so it no longer takes others in (coalescing)."""
-    write.next_attempt_at = now + timedelta(seconds=seconds)
-    write.coalesce_key = None
+def lease(session: Session, installation: Installation, writes: list[GitHubWrite], seconds: float, now: datetime) -> None:
+    """Before the sender calls GitHub with no transaction open: the writes are not due
+    again (nor anything behind them, nor their installation for any other sender) for
+    `seconds`, unless their answers are recorded first. They are rendered now: a change
+    after this needs a write of its own, so they no longer take others in (coalescing).
+    One statement for the batch, the objects told it is what the database holds."""
+    if not writes:
+        return
+    until = now + timedelta(seconds=seconds)
+    session.connection().execute(_LEASE, {"ids": [w.id for w in writes], "until": until})
+    for write in writes:
+        set_committed_value(write, "next_attempt_at", until)
+        set_committed_value(write, "coalesce_key", None)
     installation.last_write_at = now
-    session.add(write)
     session.add(installation)
+
+
+_IN_FLIGHT = (
+    sa.update(GitHubWrite)
+    .where(GitHubWrite.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(last_error=sa.bindparam("note"))
+    .execution_options(synchronize_session=False)
+)
 
 
 def note_in_flight(session: Session, write_ids: list[int], note: str) -> None:
     """Marks creates as possibly done by GitHub (read only if the answer is never recorded)."""
-    session.exec(sa.update(GitHubWrite).where(GitHubWrite.id.in_(write_ids)).values(last_error=note))
+    session.connection().execute(_IN_FLIGHT, {"ids": list(write_ids), "note": note})
 
 
 _RELOAD = select(GitHubWrite).where(GitHubWrite.id.in_(sa.bindparam("ids", expanding=True))).execution_options(populate_existing=True)

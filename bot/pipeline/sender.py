@@ -167,12 +167,12 @@ class Sender:
 
     def _claim(self, now: datetime) -> Optional[tuple[int, list["Call"], int]]:
         with Session(self._work_engine, expire_on_commit=False) as session:
-            claimed = outbox.claim_installation(session, self.settings.write_interval, now)
+            claimed = outbox.claim_writes(session, self.settings.write_interval, now, self._batch_size())
             if claimed is None:
                 session.rollback()
                 return None
-            installation, head = claimed
-            writes = [head] + outbox.due_behind(session, installation.id, head.id, now, self._batch_size() - 1, head.priority or 0)
+            installation, writes = claimed
+            head = writes[0]
             calls: list[Call] = []
             tried = 0
             for write in writes:
@@ -193,8 +193,7 @@ class Sender:
                 calls.append(call)
                 if call.stops_batch:
                     break
-            for call in calls:
-                outbox.lease(session, installation, call.write, self.settings.create_lease, now)
+            outbox.lease(session, installation, [call.write for call in calls], self.settings.create_lease, now)
             creates = [c.write_id for c in calls if c.creates]
             # PostgreSQL: the creates' note in this transaction, whose commit then waits for
             # the disk (one transaction fewer a batch); SQLite: in one of its own, below.
