@@ -51,8 +51,9 @@ class DriverStatement:
                 raise NotImplementedError(dialect.paramstyle)
             # The statement's own values (a status it looks for, a LIMIT) are fixed when compiled.
             fixed = {name: compiled.binds[name].effective_value for name in used if name not in self.keys}
-            assert set(self.keys) <= set(used), f"the statement takes {sorted(used)}, not {sorted(self.keys)}"
-            assert all(value is not None for value in fixed.values()), f"{sorted(fixed)}: values the statement needs and is not given"
+            if not set(self.keys) <= set(used) or any(value is None for value in fixed.values()):
+                # A column default SQLAlchemy would have computed, or a key the statement does not take.
+                raise ValueError(f"the statement takes {sorted(used)}; it is given {sorted(self.keys)}")
             processors = {}
             for name in used:
                 processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)

@@ -1,0 +1,126 @@
+"""The sender's claim of a batch, and the statements compiled once to the driver's SQL.
+
+A batch is the installation's next writes in order, as long as each is due and
+no worker holds it (folding a newer state into a named write): the batch ends
+before the first that is not, and a held head is tried again later, never
+skipped past. Leasing the batch takes the named writes out of coalescing.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from bot.github import requests as gw
+from storage import outbox
+from storage.compiled import DriverStatement
+from storage.outbox import Write
+from storage.procurement import record
+from storage.tables import AuditEvent, GitHubWrite, Installation, utcnow
+from tests.conftest import INSTALLATION, REPO
+
+
+def _queue(engine, *writes: Write, ago: float = 5.0) -> list[int]:
+    now = utcnow()
+    with Session(engine) as session:
+        session.add(Installation(id=INSTALLATION, account="octo-org"))
+        for write in writes:
+            outbox.enqueue(session, write, now=now - timedelta(seconds=ago))
+        session.commit()
+        return list(session.exec(sa.select(GitHubWrite.id).order_by(GitHubWrite.id)).scalars())
+
+
+def _claimed_ids(engine, limit: int):
+    with Session(engine) as session:
+        claimed = outbox.claim_writes(session, 0, utcnow(), limit)
+        ids = None if claimed is None else [w.id for w in claimed[1]]
+        session.rollback()
+    return ids
+
+
+def test_a_batch_is_the_installations_next_writes_in_order_up_to_the_limit(engine):
+    ids = _queue(engine, *(gw.comment(INSTALLATION, REPO, 1, f"reply {i}") for i in range(5)))
+    assert _claimed_ids(engine, 3) == ids[:3]
+    assert _claimed_ids(engine, 20) == ids
+    assert _claimed_ids(engine, 1) == ids[:1]
+
+
+def test_a_batch_ends_before_a_write_that_is_not_due(engine):
+    ids = _queue(engine, *(gw.comment(INSTALLATION, REPO, 1, f"reply {i}") for i in range(4)))
+    with Session(engine) as session:
+        session.get(GitHubWrite, ids[2]).next_attempt_at = utcnow() + timedelta(minutes=5)  # a retry's backoff
+        session.commit()
+    assert _claimed_ids(engine, 20) == ids[:2]
+
+
+def test_a_priority_write_goes_first_and_alone_with_its_own_kind(engine):
+    ids = _queue(engine, gw.comment(INSTALLATION, REPO, 1, "plain"), Write(INSTALLATION, method="POST", path=f"repos/{REPO}/issues/1/comments", body={"body": "urgent"}, priority=5))
+    assert _claimed_ids(engine, 20) == [ids[1]]
+
+
+def test_leasing_a_batch_takes_it_out_of_coalescing_and_makes_it_not_due(engine):
+    key = "summary:1"
+    ids = _queue(engine, gw.comment(INSTALLATION, REPO, 1, "reply"), Write(INSTALLATION, kind="summary", coalesce_key=key))
+    now = utcnow()
+    with Session(engine) as session:
+        installation, writes = outbox.claim_writes(session, 0, now, 20)
+        outbox.lease(session, installation, writes, 60, now)
+        session.commit()
+    assert _claimed_ids(engine, 20) is None  # leased: not due for a minute
+    with Session(engine) as session:
+        rows = {w.id: w for w in session.exec(sa.select(GitHubWrite)).scalars()}
+        assert rows[ids[1]].coalesce_key is None and rows[ids[1]].next_attempt_at > now + timedelta(seconds=59)
+        # A new change needs a write of its own: nothing pending takes it in.
+        assert outbox.enqueue(session, Write(INSTALLATION, kind="summary", coalesce_key=key), now=now) is True
+        session.commit()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_write_a_worker_holds_ends_the_batch_and_a_held_head_is_not_skipped_past(engine):
+    """A worker folding a newer state into a named write holds its row (FOR UPDATE) until it
+    commits: the sender sends nothing at or after it meanwhile (PostgreSQL's row locks)."""
+    ids = _queue(engine, gw.comment(INSTALLATION, REPO, 1, "first"), Write(INSTALLATION, kind="summary", coalesce_key="summary:1"), gw.comment(INSTALLATION, REPO, 1, "after"))
+    with engine.connect() as worker:
+        worker.execute(sa.text("SELECT id FROM github_writes WHERE id = :id FOR UPDATE"), {"id": ids[1]})
+        assert _claimed_ids(engine, 20) == ids[:1]
+        worker.rollback()
+    with engine.connect() as worker:
+        worker.execute(sa.text("SELECT id FROM github_writes WHERE id = :id FOR UPDATE"), {"id": ids[0]})
+        assert _claimed_ids(engine, 20) is None
+        worker.rollback()
+    assert _claimed_ids(engine, 20) == ids
+
+
+def test_a_statement_compiled_for_the_driver_stores_what_sqlalchemy_would(engine):
+    """An audit event recorded through the compiled statement reads back as Core's own
+    insert of the same values (the timestamp through its column type, on SQLite as text)."""
+    at = utcnow().replace(microsecond=123456)
+    with Session(engine) as session:
+        record(session, kind="bid_recorded", actor="bob", opportunity_id=7, at=at, delivery_id="d-1", url=None, amount=Decimal("12.50"))
+        session.connection().execute(
+            sa.insert(AuditEvent.__table__),
+            {"opportunity_id": 7, "actor": "bob", "kind": "bid_recorded", "detail": json.dumps({"amount": "12.50"}), "delivery_id": "d-1", "url": None, "at": at},
+        )
+        session.commit()
+    with engine.connect() as connection:
+        raw = connection.execute(sa.text("SELECT actor, kind, detail, delivery_id, url, at FROM audit_events ORDER BY id")).all()
+    assert raw[0] == raw[1]
+    with Session(engine) as session:
+        events = list(session.exec(sa.select(AuditEvent).order_by(AuditEvent.id)).scalars())
+    assert events[0].at == at and events[0].at.tzinfo is not None
+    assert json.loads(events[0].detail) == {"amount": "12.50"}
+
+
+def test_a_statement_given_a_value_it_does_not_take_is_refused_before_it_reaches_the_database(engine):
+    """A key the compiled statement has no parameter for is a programming error, said at
+    its first use, not a value silently dropped."""
+    statement = DriverStatement(sa.update(AuditEvent.__table__).where(AuditEvent.__table__.c.id == sa.bindparam("row")).values(url=sa.bindparam("new_url")), ("row", "new_link"))
+    with Session(engine) as session:
+        with pytest.raises(ValueError, match="it is given"):
+            statement.execute(session.connection(), {"row": 1, "new_link": "https://example.test"})
+        session.rollback()
