@@ -81,10 +81,10 @@ def may_bid(ctx, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
         # Written on time, but GitHub delivered it only after an award was recommended.
         params = {"deadline": opportunity.deadline, "timezone": opportunity.timezone, "at": ctx.written_at}
         return Refusal("arrived_after_award", "when_open", params)
-    registration = store.registration(ctx.session, login)
+    registration = store.registered_terms(ctx.session, login)
     if registration is None:
         return Refusal("not_registered", "register_first")
-    if registration.terms_version != target.config.terms_version:
+    if registration[1] != target.config.terms_version:
         return Refusal("terms_changed", "register_first", {"terms_version": target.config.terms_version, "terms_url": target.config.terms_url})
     conflict = target.people.conflict(login, opportunity.author, fresh=False)
     if conflict.conflicted:
@@ -171,10 +171,10 @@ def record_bid(
     proposal = store.proposal_of(ctx.session, opportunity.id, login, lock=True)
     replaced = proposal is not None and proposal.status == "live"
     if proposal is None:
-        proposal = Proposal(
-            opportunity_id=opportunity.id, bidder=login, amount=amount, submitted_at=at, receipt_number="", sha256=digest, current_version=0
+        proposal = store.insert_proposal(
+            ctx.session,
+            Proposal(opportunity_id=opportunity.id, bidder=login, amount=amount, submitted_at=at, receipt_number="", sha256=digest, current_version=0),
         )
-        store.save(ctx.session, proposal)
     version = proposal.current_version + 1
     number = receipts.receipt_number(opportunity.repository, opportunity.issue_number, proposal.id, version)
     store.add_version(
