@@ -167,12 +167,15 @@ _PROPOSAL_INSERT = DriverStatement(sa.insert(Proposal.__table__).returning(Propo
 
 
 def insert_proposal(session: Session, proposal: Proposal) -> Proposal:
-    """A new proposal inserted at once by a statement built once, and the object made
-    persistent in the session as the database holds it: the unit of work's flush of one
-    new row (and of whatever else was waiting) cost more than the insert itself."""
+    """A new proposal inserted at once by a statement built once: the unit of work's flush
+    of one new row (and of whatever else was waiting) cost more than the insert itself.
+
+    The object is returned detached, as the database holds it, and is not put in the
+    session: a query there for the proposal loads its own. Were it in the session, a
+    delivery's savepoint rolled back would leave it there for a row that is gone (and on
+    SQLite the next proposal may take its id)."""
     proposal.id = _PROPOSAL_INSERT.execute(session.connection(), {name: getattr(proposal, name) for name in _PROPOSAL_COLUMNS}).scalar_one()
     make_transient_to_detached(proposal)
-    session.add(proposal)
     return proposal
 
 

@@ -81,6 +81,44 @@ def test_a_later_bid_replaces_the_proposal_and_every_version_is_kept(harness, si
         assert [(v.version, v.amount, v.text) for v in versions] == [(1, Decimal("9000.00"), "First idea."), (2, Decimal("8500.00"), "Better idea.")]
 
 
+def test_a_bid_whose_handler_fails_leaves_nothing_behind_for_the_next_bid_in_its_batch(make_harness, sim, monkeypatch):
+    """Each delivery in its own savepoint (as after a failure): the first bid's proposal is
+    inserted, then its handler fails and its savepoint is rolled back; the next bid in the
+    same batch and session (another opportunity; on SQLite its proposal may take the id
+    the rolled-back one had) is recorded, and the first is recorded when retried."""
+    import time
+
+    from bot.stages import bidding
+
+    harness = make_harness(DEVEX_CONFIG_TTL=3600)  # the configuration read once: the bids ask GitHub nothing
+    first, second, earlier = (open_opportunity(harness, title=title) for title in ("First", "Second", "Earlier"))
+    for number in (first, second, earlier):
+        register(harness, number, "bob")
+    bid(harness, earlier, "bob", "7000", "An earlier bid.")  # GitHub asked about bob once (remembered)
+    real_refresh = bidding.refresh_summary
+
+    def failing_on_first(ctx, opportunity):
+        if opportunity.issue_number == first:
+            raise RuntimeError("summary failed")
+        real_refresh(ctx, opportunity)
+
+    monkeypatch.setattr(bidding, "refresh_summary", failing_on_first)
+    harness.comment(first, "bob", "/bid 9000\nFor the first.", run=False)
+    harness.comment(second, "bob", "/bid 8000\nFor the second.", run=False)
+    harness.runtime.worker._savepoints_until = time.monotonic() + 60
+    assert harness.runtime.worker.run_once() == 2  # one batch, two savepoints
+    with Session(harness.engine) as session:
+        assert sorted(p.amount for p in session.exec(select(Proposal)).all()) == [Decimal("7000.00"), Decimal("8000.00")]
+    monkeypatch.setattr(bidding, "refresh_summary", real_refresh)
+    harness.run()
+    with Session(harness.engine) as session:
+        rows = session.exec(select(Proposal).order_by(Proposal.amount)).all()
+        versions = session.exec(select(ProposalVersion)).all()
+    assert [p.amount for p in rows] == [Decimal("7000.00"), Decimal("8000.00"), Decimal("9000.00")]
+    assert sorted(v.proposal_id for v in versions) == sorted(p.id for p in rows)
+    assert all(p.receipt_number == v.receipt_number for p in rows for v in versions if v.proposal_id == p.id)
+
+
 def test_withdraw_then_bid_again(harness, sim):
     number = open_opportunity(harness)
     register(harness, number, "bob")
