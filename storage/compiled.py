@@ -36,6 +36,7 @@ class DriverStatement:
     def __init__(self, statement: sa.sql.expression.Executable, keys: tuple[str, ...]):
         self.statement = statement
         self.keys = tuple(keys)
+        self._keyset = frozenset(self.keys)
         self._forms: dict[str, _Form] = {}
 
     def _form(self, dialect: sa.Dialect) -> _Form:
@@ -64,6 +65,9 @@ class DriverStatement:
         return form
 
     def execute(self, connection: sa.Connection, params: dict[str, Any]) -> sa.CursorResult:
+        if params.keys() != self._keyset:
+            # A value the statement has no place for would be dropped without a word.
+            raise ValueError(f"the statement takes {sorted(self.keys)}; it is given {sorted(params)}")
         form = self._form(connection.dialect)
         processors = form.processors
         values = {name: (processors[name](value) if name in processors else value) for name, value in params.items()}

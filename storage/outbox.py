@@ -105,7 +105,8 @@ def ensure_installation(session: Session, installation_id: int, account: str = "
 
 
 def _claim_queries():
-    """claim_installation's three statements, built once (storage.procurement says why)."""
+    """The claim's two queries of its own (the installation, its next write ids), built
+    once (storage.procurement says why)."""
     # The head: the oldest of the highest-priority pending writes.
     top = (
         select(sa.func.max(GitHubWrite.priority))
@@ -174,9 +175,14 @@ def claim_installation(session: Session, write_interval: float, now: Optional[da
 def claim_writes(session: Session, write_interval: float, now: datetime, limit: int) -> Optional[tuple[Installation, list[GitHubWrite]]]:
     """`claim_installation`, with up to `limit` of its writes: the head, then those right
     behind it, in order, as long as they are due (behind a priority head, only writes of
-    its priority). Four statements whatever the batch: the installation, the ids, and
+    its priority). Three statements whatever the batch: the installation, the ids, and
     the writes locked (a worker folding a newer state into one holds it: the batch ends
-    before it, and a held head is tried again later, never skipped past)."""
+    before it, and a held head is tried again later, never skipped past).
+
+    The writes are read after their lock, as they are now, and the head's own due time
+    checked again there: on PostgreSQL the installation's query may have judged the head
+    due from a snapshot taken just before another sender committed its lease of it (the
+    row lock it then waited for is re-read; the subquery is not)."""
     spaced = now - timedelta(seconds=write_interval)
     installation = session.exec(_CLAIM_INSTALLATION, params={"now": now, "spaced": spaced}).first()
     if installation is None:
@@ -186,7 +192,7 @@ def claim_writes(session: Session, write_interval: float, now: datetime, limit: 
         return None
     rows = {row.id: row for row in session.exec(_LOCK_WRITES, params={"ids": list(ids)}).all()}
     head = rows.get(ids[0])
-    if head is None or head.status != "pending":
+    if head is None or head.status != "pending" or head.next_attempt_at > now:
         return None
     writes = [head]
     for write_id in ids[1:]:

@@ -124,3 +124,16 @@ def test_a_statement_given_a_value_it_does_not_take_is_refused_before_it_reaches
         with pytest.raises(ValueError, match="it is given"):
             statement.execute(session.connection(), {"row": 1, "new_link": "https://example.test"})
         session.rollback()
+
+
+def test_a_value_the_statement_has_no_place_for_is_refused_not_dropped(engine):
+    from storage.procurement import _AUDIT_INSERT
+
+    values = {"opportunity_id": 7, "actor": "bob", "kind": "k", "detail": "{}", "delivery_id": None, "url": None, "at": utcnow()}
+    with Session(engine) as session:
+        _AUDIT_INSERT.execute(session.connection(), values)  # every key it takes: stored
+        with pytest.raises(ValueError, match="it is given"):
+            _AUDIT_INSERT.execute(session.connection(), {**values, "note": "would be dropped"})
+        session.commit()
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM audit_events")).scalar() == 1
