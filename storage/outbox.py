@@ -182,7 +182,7 @@ def claim_writes(session: Session, write_interval: float, now: datetime, limit: 
     The writes are read after their lock, as they are now, and the head's own due time
     checked again there: on PostgreSQL the installation's query may have judged the head
     due from a snapshot taken just before another sender committed its lease of it (the
-    row lock it then waited for is re-read; the subquery is not)."""
+    installation's row it then locks is read again as it is now; the subquery is not)."""
     spaced = now - timedelta(seconds=write_interval)
     installation = session.exec(_CLAIM_INSTALLATION, params={"now": now, "spaced": spaced}).first()
     if installation is None:
