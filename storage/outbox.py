@@ -50,8 +50,7 @@ _COALESCING = DriverStatement(
     select(GitHubWrite.id)
     .where(GitHubWrite.coalesce_key == sa.bindparam("key"), GitHubWrite.status == "pending")
     .limit(1)
-    .with_for_update(skip_locked=True),
-    ("key",),
+    .with_for_update(skip_locked=True)
 )
 
 
@@ -165,19 +164,14 @@ def _next_ids(limit: int):
 _LOCK_WRITES = select(GitHubWrite).where(GitHubWrite.id.in_(sa.bindparam("ids", expanding=True))).with_for_update(skip_locked=True)
 
 
-def claim_installation(session: Session, write_interval: float, now: Optional[datetime] = None) -> Optional[tuple[Installation, GitHubWrite]]:
-    """Locks an active installation whose oldest pending write is due and whose
-    last write is at least `write_interval` old; returns it with that write."""
-    claimed = claim_writes(session, write_interval, now or utcnow(), 1)
-    return None if claimed is None else (claimed[0], claimed[1][0])
-
-
 def claim_writes(session: Session, write_interval: float, now: datetime, limit: int) -> Optional[tuple[Installation, list[GitHubWrite]]]:
-    """`claim_installation`, with up to `limit` of its writes: the head, then those right
-    behind it, in order, as long as they are due (behind a priority head, only writes of
-    its priority). Three statements whatever the batch: the installation, the ids, and
-    the writes locked (a worker folding a newer state into one holds it: the batch ends
-    before it, and a held head is tried again later, never skipped past).
+    """Locks an active installation whose oldest pending write is due and whose last
+    write is at least `write_interval` old; returns it with up to `limit` of its writes:
+    the head, then those right behind it, in order, as long as they are due (behind a
+    priority head, only writes of its priority). Three statements whatever the batch:
+    the installation, the ids, and the writes locked (a worker folding a newer state into
+    one holds it: the batch ends before it, and a held head is tried again later, never
+    skipped past).
 
     The writes are read after their lock, as they are now, and the head's own due time
     checked again there: on PostgreSQL the installation's query may have judged the head

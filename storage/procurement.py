@@ -100,21 +100,15 @@ def registration(session: Session, login: str) -> Optional[Registration]:
     return session.exec(_REGISTRATION, params={"login": login.lower()}).first()
 
 
-_REGISTERED_TERMS = DriverStatement(
-    select(Registration.id, Registration.terms_version)
-    .where(sa.func.lower(Registration.login) == sa.bindparam("login"))
-    .order_by(Registration.id.desc())
-    .limit(1),
-    ("login",),
-)
+_REGISTERED_TERMS = DriverStatement(_REGISTRATION.with_only_columns(Registration.terms_version))
 
 
-def registered_terms(session: Session, login: str) -> Optional[tuple[int, str]]:
-    """The id and terms version of this person's latest registration, or None: what a
-    bid checks, read on every bid with a statement built once (no ORM object). On the
-    session's connection, so without an autoflush: a registration is flushed when made."""
-    row = _REGISTERED_TERMS.execute(session.connection(), {"login": login.lower()}).first()
-    return None if row is None else (row[0], row[1])
+def registered_terms(session: Session, login: str) -> Optional[str]:
+    """The terms version of this person's latest registration, or None when they never
+    registered: what a bid checks, read on every bid with a statement built once (no ORM
+    object). On the session's connection, so without an autoflush: a registration is
+    flushed when made."""
+    return _REGISTERED_TERMS.execute(session.connection(), {"login": login.lower()}).scalar()
 
 
 def lock_registration(session: Session, login: str) -> None:
@@ -128,12 +122,7 @@ def lock_registration(session: Session, login: str) -> None:
 _PROPOSAL_OF = select(Proposal).where(Proposal.opportunity_id == sa.bindparam("opportunity_id"), sa.func.lower(Proposal.bidder) == sa.bindparam("bidder"))
 
 
-_PROPOSAL_ID_LOCKED = DriverStatement(
-    select(Proposal.id)
-    .where(Proposal.opportunity_id == sa.bindparam("opportunity_id"), sa.func.lower(Proposal.bidder) == sa.bindparam("bidder"))
-    .with_for_update(),
-    ("opportunity_id", "bidder"),
-)
+_PROPOSAL_ID_LOCKED = DriverStatement(_PROPOSAL_OF.with_only_columns(Proposal.id).with_for_update())
 
 
 def proposal_of(session: Session, opportunity_id: int, bidder: str, lock: bool = False) -> Optional[Proposal]:
@@ -163,7 +152,7 @@ def live_count(session: Session, opportunity_id: int) -> int:
     ).one()
 
 
-_PROPOSAL_COLUMNS = ("opportunity_id", "bidder", "status", "current_version", "amount", "submitted_at", "receipt_number", "sha256", "withdrawn_at")
+_PROPOSAL_COLUMNS = tuple(column.name for column in Proposal.__table__.columns if column.name != "id")
 _PROPOSAL_INSERT = DriverStatement(sa.insert(Proposal.__table__).returning(Proposal.__table__.c.id), _PROPOSAL_COLUMNS)
 
 
@@ -196,8 +185,7 @@ _PROPOSAL_FIELDS = ("current_version", "amount", "submitted_at", "status", "with
 _PROPOSAL_UPDATE = DriverStatement(
     sa.update(Proposal.__table__)
     .where(Proposal.__table__.c.id == sa.bindparam("row"))
-    .values({name: sa.bindparam(f"new_{name}") for name in _PROPOSAL_FIELDS}),
-    ("row", *(f"new_{name}" for name in _PROPOSAL_FIELDS)),
+    .values({name: sa.bindparam(f"new_{name}") for name in _PROPOSAL_FIELDS})
 )
 
 
@@ -205,8 +193,7 @@ def update_proposal(session: Session, proposal: Proposal, **fields: Any) -> None
     """A proposal's current terms after a new version, written at once by a statement
     built once, and the object told it is what the database holds: the unit of work's
     flush of one changed row cost more than the statement itself (a tenth of a bid's
-    worker CPU). Every field of `_PROPOSAL_FIELDS` is given."""
-    assert set(fields) == set(_PROPOSAL_FIELDS), "update_proposal writes every current term"
+    worker CPU). Every field of `_PROPOSAL_FIELDS` is given (the statement refuses fewer or more)."""
     _PROPOSAL_UPDATE.execute(session.connection(), {"row": proposal.id, **{f"new_{k}": v for k, v in fields.items()}})
     for name, value in fields.items():
         set_committed_value(proposal, name, value)

@@ -123,10 +123,10 @@ def test_the_default_write_interval_is_one_second(monkeypatch, engine):
         outbox.enqueue(session, gw.comment(INSTALLATION, REPO, 1, "hello"), now=now - timedelta(seconds=5))
         session.commit()
     with Session(engine) as session:
-        assert outbox.claim_installation(session, interval, now) is None
+        assert outbox.claim_writes(session, interval, now, 1) is None
         session.rollback()
     with Session(engine) as session:
-        claimed = outbox.claim_installation(session, interval, now + timedelta(seconds=0.5))
+        claimed = outbox.claim_writes(session, interval, now + timedelta(seconds=0.5), 1)
         assert claimed is not None and claimed[0].id == INSTALLATION
         session.rollback()
 

@@ -119,7 +119,7 @@ def test_a_statement_compiled_for_the_driver_stores_what_sqlalchemy_would(engine
 def test_a_statement_given_a_value_it_does_not_take_is_refused_before_it_reaches_the_database(engine):
     """A key the compiled statement has no parameter for is a programming error, said at
     its first use, not a value silently dropped."""
-    statement = DriverStatement(sa.update(AuditEvent.__table__).where(AuditEvent.__table__.c.id == sa.bindparam("row")).values(url=sa.bindparam("new_url")), ("row", "new_link"))
+    statement = DriverStatement(sa.update(AuditEvent.__table__).where(AuditEvent.__table__.c.id == sa.bindparam("row")).values(url=sa.bindparam("new_url")))
     with Session(engine) as session:
         with pytest.raises(ValueError, match="it is given"):
             statement.execute(session.connection(), {"row": 1, "new_link": "https://example.test"})

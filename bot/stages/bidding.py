@@ -81,10 +81,10 @@ def may_bid(ctx, target: Target, login: str, fresh: bool) -> Optional[Refusal]:
         # Written on time, but GitHub delivered it only after an award was recommended.
         params = {"deadline": opportunity.deadline, "timezone": opportunity.timezone, "at": ctx.written_at}
         return Refusal("arrived_after_award", "when_open", params)
-    registration = store.registered_terms(ctx.session, login)
-    if registration is None:
+    terms_version = store.registered_terms(ctx.session, login)
+    if terms_version is None:
         return Refusal("not_registered", "register_first")
-    if registration[1] != target.config.terms_version:
+    if terms_version != target.config.terms_version:
         return Refusal("terms_changed", "register_first", {"terms_version": target.config.terms_version, "terms_url": target.config.terms_url})
     conflict = target.people.conflict(login, opportunity.author, fresh=False)
     if conflict.conflicted:
