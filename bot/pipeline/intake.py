@@ -3,7 +3,8 @@
 Intake answers GitHub as soon as a delivery is durably stored, and does no
 other work: the worker applies it afterwards. Concurrent deliveries are
 stored in one transaction together (group commit), so many connections share
-one disk flush.
+one disk flush (on SQLite made by a helper process while the loop goes on:
+bot/pipeline/walsync.py).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from bot.pipeline.intake_postgres import AsyncPostgresStore
 from bot.pipeline.pacing import IntakeActivity
 from bot.pipeline.routing import Router
 from storage import inbox
-from storage.db import at_once, is_sqlite, ping, try_again, urgent
+from bot.pipeline.walsync import WalFlusher
+from storage.db import DURABILITY, at_once, is_sqlite, ping, try_again, urgent
 from storage.inbox import NewDelivery
 from storage.tables import utcnow
 
@@ -56,6 +58,13 @@ class IntakeWriter:
         # Urgent: on SQLite its turn at the write lock comes before background work's.
         self.engine = urgent(engine)
         self._at_once = at_once(self.engine)
+        # SQLite in a file: the batch committed on the loop without waiting for the disk,
+        # then flushed by a helper process before any of it is answered (bot/pipeline/walsync.py).
+        self._flusher: Optional[WalFlusher] = None
+        self._at_once_then_flush = self._at_once.execution_options(**{DURABILITY: "deferred"})
+        database = engine.url.database if is_sqlite(engine) else None
+        if database and database != ":memory:" and not database.startswith("file:"):
+            self._flusher = WalFlusher(database)
         self.clock = clock
         self._queue: Optional[asyncio.Queue] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -93,7 +102,7 @@ class IntakeWriter:
         with (engine or self.engine).begin() as connection:
             return inbox.store_many(connection, deliveries, self.clock())
 
-    def _store_here(self, deliveries: list[NewDelivery]) -> Optional[list[Union[bool, BaseException]]]:
+    def _store_here(self, deliveries: list[NewDelivery], engine: Engine) -> Optional[list[Union[bool, BaseException]]]:
         """SQLite: the batch stored on the event loop's own thread when the write lock is
         free this instant; None when it is not (or the batch failed), for the thread
         (`_store_batch`) to wait for it there, never the loop.
@@ -105,7 +114,7 @@ class IntakeWriter:
         SQLite call. Even the commit alone on a thread cost more than it saved:
         2,400 deliveries/s against 3,700 on the loop (docs/benchmarks.md, issue 18)."""
         try:
-            return self._store_together(deliveries, self._at_once)
+            return self._store_together(deliveries, engine)
         except Exception:  # WriteLockBusy, or a batch to answer delivery by delivery
             return None
 
@@ -118,7 +127,20 @@ class IntakeWriter:
                 return await self._postgres.store(deliveries, self.clock())
             except Exception:
                 return None
-        return self._store_here(deliveries) if is_sqlite(self.engine) else None
+        if not is_sqlite(self.engine):
+            return None
+        if self._flusher is None:
+            return self._store_here(deliveries, self._at_once)
+        results = self._store_here(deliveries, self._at_once_then_flush)
+        if results is not None:
+            try:
+                await self._flusher.flush()
+            except OSError as error:
+                # Committed, but not known to be on the disk: not answered as stored (GitHub
+                # redelivers; the redelivery is then a duplicate, answered 200).
+                log.error("could not flush %d stored deliveries to the disk: %s", len(deliveries), error)
+                return [error] * len(deliveries)
+        return results
 
     def _store_alone(self, delivery: NewDelivery) -> Union[bool, BaseException]:
         for attempt in range(1, STORE_ATTEMPTS + 1):
