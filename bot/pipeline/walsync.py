@@ -12,7 +12,7 @@ So intake commits its batch without the wait (SQLite's `synchronous=NORMAL` in
 WAL mode: the batch is in the log, in the system's cache), then asks this
 helper to flush the log file to the disk (`fdatasync`), and answers GitHub
 only when the helper says it is done. The helper is a second Python process
-(`python -I -S`, a few MB) that does only that; its answer arrives on a pipe
+(`python -I -S bot/pipeline/walflush_helper.py`, a few MB) that does only that; its answer arrives on a pipe
 the loop watches, as a request would. What a flush makes durable is every
 commit written to the log before it began (the log is one file, written in
 order), so a delivery is still on the disk before its 2xx. A checkpoint that
@@ -37,29 +37,8 @@ from typing import Optional
 
 log = logging.getLogger(__name__)
 
-# The helper: reads a byte per flush asked for, flushes once for all it read
-# (each was asked for after its commit), answers a byte for each: "k" done, "e" not.
-_HELPER = r"""
-import os, sys
-path = sys.argv[1]
-while True:
-    try:
-        asked = os.read(0, 65536)
-    except InterruptedError:
-        continue
-    if not asked:
-        break
-    answer = b"k"
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            os.fdatasync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        answer = b"e"
-    os.write(1, answer * len(asked))
-"""
+# The helper (its own file, run by path: it imports nothing of the bot's).
+_HELPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "walflush_helper.py")
 
 
 def flush_here(path: str) -> None:
@@ -106,7 +85,7 @@ class WalFlusher:
         if self._process is None:
             try:
                 self._process = subprocess.Popen(
-                    [sys.executable, "-I", "-S", "-c", _HELPER, self.path],
+                    [sys.executable, "-I", "-S", _HELPER, self.path],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     close_fds=True,
