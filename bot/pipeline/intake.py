@@ -3,8 +3,8 @@
 Intake answers GitHub as soon as a delivery is durably stored, and does no
 other work: the worker applies it afterwards. Concurrent deliveries are
 stored in one transaction together (group commit), so many connections share
-one disk flush (on SQLite made by a helper process while the loop goes on:
-bot/pipeline/walsync.py).
+one disk flush (on SQLite made by intake's writer process while the loop goes
+on: bot/pipeline/intake_sqlite.py).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from bot.pipeline.intake_postgres import AsyncPostgresStore
 from bot.pipeline.pacing import IntakeActivity
 from bot.pipeline.routing import Router
 from storage import inbox
-from bot.pipeline.walsync import WalFlusher
-from storage.db import DURABILITY, at_once, is_sqlite, ping, try_again, urgent
+from bot.pipeline.intake_sqlite import HelperFailed, SqliteWriterProcess
+from storage.db import at_once, is_sqlite, ping, try_again, urgent
 from storage.inbox import NewDelivery
 from storage.tables import utcnow
 
@@ -58,13 +58,13 @@ class IntakeWriter:
         # Urgent: on SQLite its turn at the write lock comes before background work's.
         self.engine = urgent(engine)
         self._at_once = at_once(self.engine)
-        # SQLite in a file: the batch committed on the loop without waiting for the disk,
-        # then flushed by a helper process before any of it is answered (bot/pipeline/walsync.py).
-        self._flusher: Optional[WalFlusher] = None
-        self._at_once_then_flush = self._at_once.execution_options(**{DURABILITY: "deferred"})
+        # SQLite in a file: a batch stored by intake's writer process while the loop goes on,
+        # the process's write lock held for it (bot/pipeline/intake_sqlite.py).
+        self._helper: Optional[SqliteWriterProcess] = None
         database = engine.url.database if is_sqlite(engine) else None
         if database and database != ":memory:" and not database.startswith("file:"):
-            self._flusher = WalFlusher(database)
+            self._helper = SqliteWriterProcess(database)
+            self._write_lock = engine.devex_write_lock
         self.clock = clock
         self._queue: Optional[asyncio.Queue] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -102,7 +102,7 @@ class IntakeWriter:
         with (engine or self.engine).begin() as connection:
             return inbox.store_many(connection, deliveries, self.clock())
 
-    def _store_here(self, deliveries: list[NewDelivery], engine: Engine) -> Optional[list[Union[bool, BaseException]]]:
+    def _store_here(self, deliveries: list[NewDelivery]) -> Optional[list[Union[bool, BaseException]]]:
         """SQLite: the batch stored on the event loop's own thread when the write lock is
         free this instant; None when it is not (or the batch failed), for the thread
         (`_store_batch`) to wait for it there, never the loop.
@@ -114,7 +114,7 @@ class IntakeWriter:
         SQLite call. Even the commit alone on a thread cost more than it saved:
         2,400 deliveries/s against 3,700 on the loop (docs/benchmarks.md, issue 18)."""
         try:
-            return self._store_together(deliveries, engine)
+            return self._store_together(deliveries, self._at_once)
         except Exception:  # WriteLockBusy, or a batch to answer delivery by delivery
             return None
 
@@ -129,18 +129,26 @@ class IntakeWriter:
                 return None
         if not is_sqlite(self.engine):
             return None
-        if self._flusher is None:
-            return self._store_here(deliveries, self._at_once)
-        results = self._store_here(deliveries, self._at_once_then_flush)
-        if results is not None:
-            try:
-                await self._flusher.flush()
-            except OSError as error:
-                # Committed, but not known to be on the disk: not answered as stored (GitHub
-                # redelivers; the redelivery is then a duplicate, answered 200).
-                log.error("could not flush %d stored deliveries to the disk: %s", len(deliveries), error)
-                return [error] * len(deliveries)
-        return results
+        if self._helper is None or self._helper.broken:
+            return self._store_here(deliveries)
+        return await self._store_by_helper(deliveries)
+
+    async def _store_by_helper(self, deliveries: list[NewDelivery]) -> Optional[list[bool]]:
+        """SQLite: the batch stored by intake's writer process when the write lock is free
+        this instant, the lock held for it; None when it is not free, or the helper did
+        not store the batch (the thread's path then stores what is not stored yet)."""
+        lock = self._write_lock
+        if not lock.acquire(timeout=0, urgent=True):
+            return None
+        try:
+            sql, parameters = inbox.store_statement(self.engine.dialect, deliveries, self.clock())
+            stored = await self._helper.store(sql, parameters, lock.checkpointer)
+        except HelperFailed as failure:
+            log.warning("intake's writer process did not store %d deliveries (%s): storing them here", len(deliveries), failure)
+            return None
+        finally:
+            lock.release()
+        return inbox.stored_answers(deliveries, set(stored))
 
     def _store_alone(self, delivery: NewDelivery) -> Union[bool, BaseException]:
         for attempt in range(1, STORE_ATTEMPTS + 1):

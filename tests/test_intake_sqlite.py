@@ -1,0 +1,140 @@
+"""SQLite intake's writer process (bot/pipeline/intake_sqlite.py, issue 18): a batch is
+stored by a helper process while the event loop goes on answering, each delivery
+answered only once the helper has committed it to the disk, with the web process's
+write lock held for it; a helper that is stopped, killed or cannot store the batch
+never loses a delivery nor answers one before it is stored."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+import time
+
+import httpx
+import pytest
+
+from bot.pipeline.intake import create_app
+from bot.runtime import ROUTER
+from tests.conftest import SECRET
+from tests.test_intake_loop import _bid, _committed, _hold_write_lock, _stored
+
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+def _writer(app):
+    return app.webhooks.store.__self__
+
+
+async def _post(client, body, headers) -> httpx.Response:
+    return await client.post("/webhooks", content=body, headers=headers)
+
+
+def _client(app) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://devex.test")
+
+
+def _started(app, engine) -> int:
+    """One delivery stored (which starts the helper); the helper's pid."""
+
+    async def one():
+        async with _client(app) as client:
+            body, headers = _bid(100)
+            assert (await _post(client, body, headers)).status_code == 202
+
+    asyncio.run(one())
+    pid = _writer(app)._helper.pid
+    assert pid is not None and pid != os.getpid()
+    return pid
+
+
+def test_a_delivery_is_answered_once_the_helper_has_committed_it_and_the_loop_answers_meanwhile(engine):
+    app = create_app(engine, SECRET.encode(), ROUTER)
+    pid = _started(app, engine)
+    body, headers = _bid(2)
+
+    async def go():
+        async with _client(app) as client:
+            os.kill(pid, signal.SIGSTOP)  # the helper cannot store until it is let go
+            try:
+                answer = asyncio.ensure_future(_post(client, body, headers))
+                await asyncio.sleep(0.5)
+                other = await client.get("/webhooks")  # the loop is not waiting for the helper
+                waiting = not answer.done()
+                committed = _committed(engine, headers["X-GitHub-Delivery"])
+                lock_held = not engine.devex_write_lock.acquire(timeout=0)
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            return other, waiting, committed, lock_held, await asyncio.wait_for(answer, 10)
+
+    other, waiting, committed, lock_held, answer = asyncio.run(go())
+    assert other.status_code == 405
+    assert waiting and not committed  # no answer before the commit
+    assert lock_held  # the process's writers wait while the helper stores
+    assert answer.status_code == 202 and answer.json() == {"stored": True, "duplicate": False}
+    assert _committed(engine, headers["X-GitHub-Delivery"])
+    assert engine.devex_write_lock.acquire(timeout=0)  # given back
+    engine.devex_write_lock.release()
+    assert _stored(engine) == 2
+
+
+def test_a_batch_whose_helper_is_killed_in_the_middle_is_stored_here_and_intake_goes_on(engine):
+    app = create_app(engine, SECRET.encode(), ROUTER)
+    pid = _started(app, engine)
+    body, headers = _bid(2)
+
+    async def go():
+        async with _client(app) as client:
+            os.kill(pid, signal.SIGSTOP)
+            answer = asyncio.ensure_future(_post(client, body, headers))
+            await asyncio.sleep(0.3)
+            assert not answer.done()
+            os.kill(pid, signal.SIGKILL)  # with the batch in its hands
+            first = await asyncio.wait_for(answer, 10)
+            bids = [_bid(n) for n in range(3, 13)]
+            later = await asyncio.gather(*(_post(client, b, h) for b, h in bids))
+            return first, [(a.status_code, _committed(engine, h["X-GitHub-Delivery"])) for a, (_, h) in zip(later, bids)]
+
+    first, later = asyncio.run(go())
+    assert first.status_code == 202 and _committed(engine, headers["X-GitHub-Delivery"])
+    assert later == [(202, True)] * 10
+    assert _writer(app)._helper.broken  # not asked again: intake stores on its own thread
+    assert _stored(engine) == 12
+
+
+def test_a_batch_the_helper_cannot_store_is_stored_here(engine, tmp_path):
+    app = create_app(engine, SECRET.encode(), ROUTER)
+    _writer(app)._helper.path = str(tmp_path / "elsewhere.db")  # a database without the inbox's table
+    body, headers = _bid(1)
+
+    async def go():
+        async with _client(app) as client:
+            return await _post(client, body, headers)
+
+    answer = asyncio.run(go())
+    assert answer.status_code == 202 and answer.json() == {"stored": True, "duplicate": False}
+    assert _committed(engine, headers["X-GitHub-Delivery"])
+    assert not _writer(app)._helper.broken  # it answered: it is asked again next time
+
+
+def test_a_batch_waits_for_the_write_lock_on_a_thread_when_the_worker_holds_it(engine):
+    """The helper stores only with the process's write lock; while another thread holds
+    it, the batch waits for it off the loop, as before."""
+    app = create_app(engine, SECRET.encode(), ROUTER)
+    _started(app, engine)
+    taken = threading.Event()
+    holder = _hold_write_lock(engine, 0.8, taken)
+    assert taken.wait(5)
+    released_at = time.monotonic() + 0.8
+    body, headers = _bid(2)
+
+    async def go():
+        async with _client(app) as client:
+            answer = await _post(client, body, headers)
+            return answer, time.monotonic()
+
+    answer, answered_at = asyncio.run(go())
+    holder.join()
+    assert answer.status_code == 202 and answered_at >= released_at - 0.3
+    assert _stored(engine) == 2
