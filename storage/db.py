@@ -281,8 +281,7 @@ def redoable(engine: Engine) -> Engine:
     again; a write still pending is sent again, which is harmless for edits,
     labels and deletions). The one exception, the note that GitHub may be
     asked to create something, is committed with `durable` before the call.
-    Intake never uses this (on SQLite its batch's commit defers the disk too,
-    but is flushed to it before any answer: bot/pipeline/walsync.py).
+    Intake never uses this.
     """
     return engine.execution_options(**{DURABILITY: "deferred"})
 

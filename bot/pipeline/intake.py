@@ -112,14 +112,17 @@ class IntakeWriter:
         and fsync, the GIL let go during both) against 2.5 to 3 ms handed to a thread:
         the hop there and back, and the GIL taken back from the busy loop after each
         SQLite call. Even the commit alone on a thread cost more than it saved:
-        2,400 deliveries/s against 3,700 on the loop (docs/benchmarks.md, issue 18)."""
+        2,400 deliveries/s against 3,700 on the loop (docs/benchmarks.md, issue 18).
+        Where a writer process can do it (a database in a file) it does: the loop
+        then does not wait for the insert nor the disk (`_store_by_helper`)."""
         try:
             return self._store_together(deliveries, self._at_once)
         except Exception:  # WriteLockBusy, or a batch to answer delivery by delivery
             return None
 
     async def _store_on_loop(self, deliveries: list[NewDelivery]) -> Optional[list[bool]]:
-        """The batch stored on the event loop (SQLite: `_store_here`; PostgreSQL:
+        """The batch stored from the event loop (SQLite: `_store_by_helper`, or
+        `_store_here` where there is no writer process; PostgreSQL:
         `AsyncPostgresStore`), or None when it was not (nothing stored): the thread's
         path (`_store_batch`) then stores it and answers for each delivery."""
         if self._postgres is not None:

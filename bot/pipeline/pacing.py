@@ -16,8 +16,8 @@ background threads give way:
   p99 16 to 18 ms);
 - `INTAKE_SWITCH_INTERVAL`: the GIL changes hands every half millisecond
   rather than Python's 5, so a request waits less behind a worker's step
-  (SQLite intake stores on the event loop's thread, and takes the GIL back
-  after each SQLite call: at 1 ms, 1,900 deliveries/s and p99 37 to 57 ms
+  (measured when SQLite intake stored on the event loop's thread, taking the
+  GIL back after each SQLite call: at 1 ms, 1,900 deliveries/s and p99 37 to 57 ms
   beside a busy worker; at 0.5 ms, 2,600/s and p99 24 ms; at 0.2 ms no
   better than 0.5 in four runs);
 - on SQLite, intake's transactions take the write lock ahead of background
