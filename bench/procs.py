@@ -28,8 +28,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def peak_rss_mb(pid: int) -> Optional[float]:
-    """VmHWM: the process's peak resident set size so far."""
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (devex-bot serve's writer process, say), now."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _family(pid: int) -> list[int]:
+    """`pid` and its descendants now: what a figure of the process must count."""
+    family, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        family.append(current)
+        todo.extend(_children(current))
+    return family
+
+
+def _own_peak_rss_mb(pid: int) -> Optional[float]:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -39,14 +63,32 @@ def peak_rss_mb(pid: int) -> Optional[float]:
     return None
 
 
-def cpu_seconds(pid: int) -> Optional[float]:
-    """User plus system CPU time the process has used so far."""
+def peak_rss_mb(pid: int) -> Optional[float]:
+    """VmHWM: the process's peak resident set size so far, with its live descendants'
+    (a sum of peaks: at most what they held together)."""
+    own = _own_peak_rss_mb(pid)
+    if own is None:
+        return None
+    return own + sum(_own_peak_rss_mb(child) or 0.0 for child in _family(pid)[1:])
+
+
+def _own_cpu_seconds(pid: int) -> Optional[float]:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
     ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
+    # utime, stime, and the children it has waited for (cutime, cstime).
+    return (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / ticks
+
+
+def cpu_seconds(pid: int) -> Optional[float]:
+    """User plus system CPU time the process and its descendants have used so far
+    (devex-bot serve's writer process on SQLite included)."""
+    own = _own_cpu_seconds(pid)
+    if own is None:
+        return None
+    return own + sum(_own_cpu_seconds(child) or 0.0 for child in _family(pid)[1:])
 
 
 class Processes:
