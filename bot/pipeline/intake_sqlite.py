@@ -9,7 +9,7 @@ cannot take that over: its answer needs the interpreter's lock back from the
 busy loop, which cost more than it saved (second and fourth passes).
 
 So the batch goes to a second Python process (`intake_sqlite_helper.py`, run
-with `python -I`, about 10 MB) that does only that: it inserts the batch with
+with `python -I`, 14 to 18 MB) that does only that: it inserts the batch with
 the same statement, commits it with `synchronous=FULL`, and answers with the
 delivery ids stored; the answer arrives on a pipe the loop watches, as a
 request would, and only then are the batch's deliveries answered. Meanwhile
