@@ -63,13 +63,18 @@ def _own_peak_rss_mb(pid: int) -> Optional[float]:
     return None
 
 
+def _with_descendants(pid: int, own) -> Optional[float]:
+    """`own(pid)` plus the same of each of its live descendants; None when `pid` is gone."""
+    total = own(pid)
+    if total is None:
+        return None
+    return total + sum(own(child) or 0.0 for child in _family(pid)[1:])
+
+
 def peak_rss_mb(pid: int) -> Optional[float]:
     """VmHWM: the process's peak resident set size so far, with its live descendants'
     (a sum of peaks: at most what they held together)."""
-    own = _own_peak_rss_mb(pid)
-    if own is None:
-        return None
-    return own + sum(_own_peak_rss_mb(child) or 0.0 for child in _family(pid)[1:])
+    return _with_descendants(pid, _own_peak_rss_mb)
 
 
 def _own_cpu_seconds(pid: int) -> Optional[float]:
@@ -85,10 +90,7 @@ def _own_cpu_seconds(pid: int) -> Optional[float]:
 def cpu_seconds(pid: int) -> Optional[float]:
     """User plus system CPU time the process and its descendants have used so far
     (devex-bot serve's writer process on SQLite included)."""
-    own = _own_cpu_seconds(pid)
-    if own is None:
-        return None
-    return own + sum(_own_cpu_seconds(child) or 0.0 for child in _family(pid)[1:])
+    return _with_descendants(pid, _own_cpu_seconds)
 
 
 class Processes:

@@ -35,7 +35,7 @@ def _client(app) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://devex.test")
 
 
-def _started(app, engine) -> int:
+def _started(app) -> int:
     """One delivery stored (which starts the helper); the helper's pid."""
 
     async def one():
@@ -49,17 +49,24 @@ def _started(app, engine) -> int:
     return pid
 
 
+async def _posted_while_stopped(client, pid: int, body, headers, wait: float) -> asyncio.Future:
+    """The helper stopped (SIGSTOP: it cannot store until it is let go), a delivery posted,
+    and `wait` seconds let pass: its answer, still to come."""
+    os.kill(pid, signal.SIGSTOP)
+    answer = asyncio.ensure_future(_post(client, body, headers))
+    await asyncio.sleep(wait)
+    return answer
+
+
 def test_a_delivery_is_answered_once_the_helper_has_committed_it_and_the_loop_answers_meanwhile(engine):
     app = create_app(engine, SECRET.encode(), ROUTER)
-    pid = _started(app, engine)
+    pid = _started(app)
     body, headers = _bid(2)
 
     async def go():
         async with _client(app) as client:
-            os.kill(pid, signal.SIGSTOP)  # the helper cannot store until it is let go
             try:
-                answer = asyncio.ensure_future(_post(client, body, headers))
-                await asyncio.sleep(0.5)
+                answer = await _posted_while_stopped(client, pid, body, headers, 0.5)
                 other = await client.get("/webhooks")  # the loop is not waiting for the helper
                 waiting = not answer.done()
                 committed = _committed(engine, headers["X-GitHub-Delivery"])
@@ -81,14 +88,12 @@ def test_a_delivery_is_answered_once_the_helper_has_committed_it_and_the_loop_an
 
 def test_a_batch_whose_helper_is_killed_in_the_middle_is_stored_here_and_intake_goes_on(engine):
     app = create_app(engine, SECRET.encode(), ROUTER)
-    pid = _started(app, engine)
+    pid = _started(app)
     body, headers = _bid(2)
 
     async def go():
         async with _client(app) as client:
-            os.kill(pid, signal.SIGSTOP)
-            answer = asyncio.ensure_future(_post(client, body, headers))
-            await asyncio.sleep(0.3)
+            answer = await _posted_while_stopped(client, pid, body, headers, 0.3)
             assert not answer.done()
             os.kill(pid, signal.SIGKILL)  # with the batch in its hands
             first = await asyncio.wait_for(answer, 10)
@@ -122,7 +127,7 @@ def test_a_batch_waits_for_the_write_lock_on_a_thread_when_the_worker_holds_it(e
     """The helper stores only with the process's write lock; while another thread holds
     it, the batch waits for it off the loop, as before."""
     app = create_app(engine, SECRET.encode(), ROUTER)
-    _started(app, engine)
+    _started(app)
     taken = threading.Event()
     holder = _hold_write_lock(engine, 0.8, taken)
     assert taken.wait(5)

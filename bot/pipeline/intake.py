@@ -25,10 +25,10 @@ from starlette.routing import Route
 
 from bot.pipeline.webhooks import MAX_BODY, WebhookEndpoint, signature_ok  # noqa: F401 (MAX_BODY, signature_ok: part of intake's API)
 from bot.pipeline.intake_postgres import AsyncPostgresStore
+from bot.pipeline.intake_sqlite import HelperFailed, SqliteWriterProcess
 from bot.pipeline.pacing import IntakeActivity
 from bot.pipeline.routing import Router
 from storage import inbox
-from bot.pipeline.intake_sqlite import HelperFailed, SqliteWriterProcess
 from storage.db import at_once, is_sqlite, ping, try_again, urgent
 from storage.inbox import NewDelivery
 from storage.tables import utcnow

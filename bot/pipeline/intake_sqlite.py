@@ -24,7 +24,7 @@ If the helper cannot be started, dies, answers that it could not store the
 batch, or does not answer within `TIMEOUT` (it is then killed, so that its
 transaction is over), the batch is stored by the web process itself, as
 before: what the helper may have committed is then a duplicate, answered 200.
-After a helper has died, intake stores on its own thread from then on.
+After a helper has died, intake stores on the event loop's thread from then on.
 """
 
 from __future__ import annotations
@@ -98,16 +98,13 @@ class SqliteWriterProcess:
 
     def _stop(self, why: str, kill: bool = False) -> None:
         """The helper ended for good; what waits for it is told it failed."""
-        if not self.broken:
-            log.warning("intake's SQLite writer process: %s; intake stores on its own thread from now on", why)
+        if self.broken:
+            return
+        log.warning("intake's SQLite writer process: %s; intake stores on the event loop's thread from now on", why)
         self.broken = True
         if self._loop is not None and not self._loop.is_closed():
-            for remove in (self._loop.remove_reader, self._loop.remove_writer):
-                try:
-                    remove(self._answers)
-                    remove(self._ask)
-                except Exception:  # pragma: no cover
-                    pass
+            self._loop.remove_reader(self._answers)
+            self._loop.remove_writer(self._ask)
         if kill and self._process is not None:
             self._process.kill()
             self._process.wait()  # its transaction, if any, is over
@@ -148,8 +145,9 @@ class SqliteWriterProcess:
         self._waiting.append(future)
         self._send(_LENGTH.pack(len(frame)) + frame)
         try:
-            answer, detail = await asyncio.wait_for(asyncio.shield(future), TIMEOUT)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(TIMEOUT):
+                answer, detail = await future
+        except TimeoutError:
             self._stop(f"no answer within {TIMEOUT:.0f} s", kill=True)
             raise HelperFailed("no answer") from None
         if answer != "ok":
@@ -205,7 +203,3 @@ class SqliteWriterProcess:
                 future = self._waiting.popleft()
                 if not future.done():
                     future.set_result(answer)
-
-    def close(self) -> None:
-        if self._finalizer is not None:
-            self._finalizer()

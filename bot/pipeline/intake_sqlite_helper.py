@@ -64,8 +64,7 @@ def main(path: str) -> None:
     # As the web process's own connections (storage/db.py, make_engine).
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=FULL")  # on the disk before the answer
-    connection.execute("PRAGMA foreign_keys=ON")
-    connection.execute("PRAGMA busy_timeout=30000")
+    connection.execute("PRAGMA foreign_keys=ON")  # (the busy timeout: connect's, 30 s)
     autocheckpoint = True
     while True:
         header = _read_exactly(_LENGTH.size)
