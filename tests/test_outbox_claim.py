@@ -137,3 +137,96 @@ def test_a_value_the_statement_has_no_place_for_is_refused_not_dropped(engine):
         session.commit()
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM audit_events")).scalar() == 1
+
+
+def _audit_values(**changes) -> dict:
+    return {"opportunity_id": 7, "actor": "bob", "kind": "k", "detail": "{}", "delivery_id": None, "url": None, "at": utcnow(), **changes}
+
+
+def test_a_compiled_statement_the_database_refuses_raises_sqlalchemys_error_and_the_transaction_goes_on_after_a_rollback(engine):
+    """Run on the driver's cursor, a compiled statement still fails as SQLAlchemy's would:
+    an `IntegrityError` (a `DBAPIError`) holding the driver's own error, so the worker's
+    handling of database errors is unchanged; the session then rolls back and goes on."""
+    from storage.procurement import _AUDIT_INSERT
+
+    with Session(engine) as session:
+        with pytest.raises(sa.exc.IntegrityError) as refused:
+            _AUDIT_INSERT.execute(session.connection(), _audit_values(actor=None))
+        assert isinstance(refused.value, sa.exc.DBAPIError)
+        assert isinstance(refused.value.orig, engine.dialect.loaded_dbapi.Error)
+        assert "INSERT INTO audit_events" in refused.value.statement
+        session.rollback()
+        _AUDIT_INSERT.execute(session.connection(), _audit_values())
+        session.commit()
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM audit_events")).scalar() == 1
+
+
+def test_a_compiled_statement_runs_in_its_connections_transaction_begun_when_there_is_none(engine):
+    """On a connection outside any transaction, the statement begins one (as SQLAlchemy's
+    autobegin does): closed without a commit, nothing of it stays; committed, it does."""
+    from storage.procurement import _AUDIT_INSERT
+
+    with engine.connect() as connection:
+        _AUDIT_INSERT.execute(connection, _audit_values(actor="not-kept"))
+        assert connection.in_transaction()
+    with engine.connect() as connection:
+        _AUDIT_INSERT.execute(connection, _audit_values(actor="kept"))
+        connection.commit()
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT actor FROM audit_events")).scalars().all() == ["kept"]
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_deadlock_met_by_a_compiled_statement_is_one_the_worker_runs_again(engine):
+    """Two transactions locking two rows in crossed order through compiled statements:
+    PostgreSQL aborts one, and its error is the one `try_again` recognises."""
+    import threading
+
+    from storage.db import try_again
+
+    lock_row = DriverStatement(sa.select(Installation.__table__.c.id).where(Installation.__table__.c.id == sa.bindparam("row")).with_for_update())
+    with Session(engine) as session:
+        session.add_all([Installation(id=81, account="a"), Installation(id=82, account="b")])
+        session.commit()
+    both_hold_one = threading.Barrier(2)
+    errors: list = []
+
+    def cross(first: int, second: int) -> None:
+        with engine.connect() as connection:
+            try:
+                connection.exec_driver_sql("SET LOCAL deadlock_timeout = '50ms'")
+                assert lock_row.execute(connection, {"row": first}).scalar() == first
+                both_hold_one.wait(10)
+                lock_row.execute(connection, {"row": second})
+                connection.rollback()
+            except sa.exc.DBAPIError as error:
+                errors.append(error)
+                connection.rollback()
+
+    threads = [threading.Thread(target=cross, args=pair) for pair in ((81, 82), (82, 81))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert len(errors) == 1 and try_again(errors[0])
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_connection_found_dropped_by_a_compiled_statement_is_invalidated_not_pooled_again(engine):
+    """The server ended the connection: the statement's error says the connection was
+    invalidated, and the next checkout gets a working one."""
+    from storage.procurement import _AUDIT_INSERT
+
+    with engine.connect() as connection:
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        connection.rollback()
+        with engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+        with pytest.raises(sa.exc.DBAPIError) as dropped:
+            _AUDIT_INSERT.execute(connection, _audit_values())
+        assert dropped.value.connection_invalidated
+    with engine.connect() as connection:
+        _AUDIT_INSERT.execute(connection, _audit_values())
+        connection.commit()
+        assert connection.execute(sa.text("SELECT count(*) FROM audit_events")).scalar() == 1
