@@ -155,8 +155,8 @@ _CLAIM_INSTALLATION, _NEXT_IDS = _claim_queries()
 
 
 @lru_cache(maxsize=None)
-def _next_ids(limit: int):
-    return _NEXT_IDS.limit(limit)  # built once per limit
+def _next_ids(limit: int) -> DriverStatement:
+    return DriverStatement(_NEXT_IDS.limit(limit))  # built once per limit, compiled to the driver's SQL
 
 
 # Locked while they are rendered and leased, so no worker folds a newer state into one
@@ -181,7 +181,7 @@ def claim_writes(session: Session, write_interval: float, now: datetime, limit: 
     installation = session.exec(_CLAIM_INSTALLATION, params={"now": now, "spaced": spaced}).first()
     if installation is None:
         return None
-    ids = session.connection().execute(_next_ids(max(limit, 1)), {"installation_id": installation.id}).scalars().all()
+    ids = [row[0] for row in _next_ids(max(limit, 1)).execute(session.connection(), {"installation_id": installation.id}).rows]
     if not ids:
         return None
     rows = {row.id: row for row in session.exec(_LOCK_WRITES, params={"ids": list(ids)}).all()}
