@@ -197,18 +197,46 @@ def claim_writes(session: Session, write_interval: float, now: datetime, limit: 
     return installation, writes
 
 
+_SENT_FIELDS = ("status", "sent_at", "attempts", "result", "last_error")
+_SENT = DriverStatement(
+    sa.update(GitHubWrite.__table__)
+    .where(GitHubWrite.__table__.c.id == sa.bindparam("row"))
+    .values({name: sa.bindparam(f"new_{name}") for name in _SENT_FIELDS})
+)
+_LAST_WRITE = DriverStatement(
+    sa.update(Installation.__table__).where(Installation.__table__.c.id == sa.bindparam("row")).values(last_write_at=sa.bindparam("new_last_write_at"))
+)
+
+
+def _spaced_from(session: Session, installation: Installation, now: datetime) -> None:
+    """The installation's last write is now (its next is spaced from it): written at once by
+    a statement built once, the object told it is what the database holds."""
+    _LAST_WRITE.execute(session.connection(), {"row": installation.id, "new_last_write_at": now})
+    set_committed_value(installation, "last_write_at", now)
+
+
 def mark_sent(
     session: Session, installation: Installation, write: GitHubWrite, result: Any, now: Optional[datetime] = None, *, touched: bool = True
 ) -> None:
+    """The write is done. Written at once by statements built once, and the objects told
+    it is what the database holds: for the one or two rows a sent write changes, the unit
+    of work's flush at the commit cost more than the statements (a sixth of a sender's
+    instructions at one write a batch, as paced writes always go). Its `last_error` is
+    written as the object holds it (the sender sets it back to the error before this
+    attempt)."""
     now = now or utcnow()
-    write.status = "sent"
-    write.sent_at = now
-    write.attempts += 1
-    write.result = json.dumps(result, ensure_ascii=False)[:4000] if result is not None else None
+    fields = {
+        "status": "sent",
+        "sent_at": now,
+        "attempts": write.attempts + 1,
+        "result": json.dumps(result, ensure_ascii=False)[:4000] if result is not None else None,
+        "last_error": write.last_error,
+    }
+    _SENT.execute(session.connection(), {"row": write.id, **{f"new_{k}": v for k, v in fields.items()}})
+    for name, value in fields.items():
+        set_committed_value(write, name, value)
     if touched:
-        installation.last_write_at = now
-    session.add(write)
-    session.add(installation)
+        _spaced_from(session, installation, now)
 
 
 _LEASE = (
@@ -232,8 +260,7 @@ def lease(session: Session, installation: Installation, writes: list[GitHubWrite
     for write in writes:
         set_committed_value(write, "next_attempt_at", until)
         set_committed_value(write, "coalesce_key", None)
-    installation.last_write_at = now
-    session.add(installation)
+    _spaced_from(session, installation, now)
 
 
 _IN_FLIGHT = (

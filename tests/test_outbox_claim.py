@@ -230,3 +230,27 @@ def test_a_connection_found_dropped_by_a_compiled_statement_is_invalidated_not_p
         _AUDIT_INSERT.execute(connection, _audit_values())
         connection.commit()
         assert connection.execute(sa.text("SELECT count(*) FROM audit_events")).scalar() == 1
+
+
+def test_a_sent_write_records_its_attempt_and_answer_and_spaces_its_installations_next_write(engine):
+    """Marked sent by statements built once: the row says sent, when, after how many
+    attempts and with what answer, keeps the error of an earlier attempt, and the
+    installation's last write is the time (its next is spaced from it); nothing is left
+    for the session to flush."""
+    ids = _queue(engine, gw.comment(INSTALLATION, REPO, 1, "reply"))
+    at = utcnow().replace(microsecond=250000)
+    with Session(engine) as session:
+        write = session.get(GitHubWrite, ids[0])
+        write.attempts, write.last_error = 2, "GitHub answered 502"
+        session.commit()
+        installation = session.get(Installation, INSTALLATION)
+        write = session.get(GitHubWrite, ids[0])
+        outbox.mark_sent(session, installation, write, {"status": 201, "id": 55}, at)
+        assert not session.dirty
+        session.commit()
+    with Session(engine) as session:
+        row = session.get(GitHubWrite, ids[0])
+        assert (row.status, row.attempts, row.last_error, row.sent_at) == ("sent", 3, "GitHub answered 502", at)
+        assert json.loads(row.result) == {"status": 201, "id": 55}
+        assert session.get(Installation, INSTALLATION).last_write_at == at
+        assert outbox.pending_count(session) == 0
