@@ -96,7 +96,7 @@ class DriverStatement:
         cursor = connection.connection.cursor()
         try:
             cursor.execute(form.sql, arguments)
-            return Rows(cursor.fetchall() if cursor.description is not None else [], cursor.rowcount)
+            return Rows(cursor.fetchall() if cursor.description is not None else [])
         except dialect.loaded_dbapi.Error as error:
             dropped = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
             if dropped:
@@ -109,11 +109,10 @@ class DriverStatement:
 class Rows:
     """A compiled statement's rows, read whole (they are one or none): what its callers ask of them."""
 
-    __slots__ = ("rows", "rowcount")
+    __slots__ = ("rows",)
 
-    def __init__(self, rows: list, rowcount: int):
+    def __init__(self, rows: list):
         self.rows = rows
-        self.rowcount = rowcount
 
     def first(self) -> Optional[tuple]:
         return self.rows[0] if self.rows else None
