@@ -303,10 +303,9 @@ def mark_retry(session: Session, installation: Installation, write: GitHubWrite,
     write.attempts += 1
     write.last_error = error[:4000]
     write.next_attempt_at = now + timedelta(seconds=retry_in)
-    if touched:
-        installation.last_write_at = now
     session.add(write)
-    session.add(installation)
+    if touched:
+        _spaced_from(session, installation, now)
 
 
 def mark_refused(session: Session, installation: Installation, write: GitHubWrite, error: str, now: Optional[datetime] = None) -> None:
@@ -316,9 +315,8 @@ def mark_refused(session: Session, installation: Installation, write: GitHubWrit
     write.status = "refused"
     write.last_error = error[:4000]
     write.sent_at = now
-    installation.last_write_at = now
     session.add(write)
-    session.add(installation)
+    _spaced_from(session, installation, now)
 
 
 def pending_count(session: Session, installation_id: Optional[int] = None) -> int:
