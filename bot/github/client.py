@@ -18,13 +18,17 @@ from datetime import timedelta
 from typing import Any, Callable, Optional
 from urllib.parse import quote
 
+import httpcore
 import httpx
 import jwt
+import orjson
 from githubkit import AppAuthStrategy, GitHub
+from githubkit.auth.app import AppAuth
 from githubkit.cache import MemCacheStrategy
+from githubkit.config import get_config
 from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
 
-from bot.github.transport import CookielessGitHub, InstallationAuth, KeptTransport
+from bot.github.transport import CookielessGitHub, DirectCalls, InstallationAuth, KeptTransport, proxy_in_environment
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +132,10 @@ class GitHubApp:
         self._private_key = private_key
         self._timeout = timeout
         self._transport = transport or KeptTransport()
+        # An installation's calls once githubkit holds its token (bot.github.transport.DirectCalls);
+        # not with a transport of the caller's, nor through a proxy.
+        config = get_config(base_url=base_url)
+        self._direct = DirectCalls(str(config.base_url), timeout, config.user_agent, config.accept) if transport is None and not proxy_in_environment() else None
         # Our own cache, not githubkit's process-wide default: tests and
         # several apps in one process each count their own tokens.
         self._cache = MemCacheStrategy()
@@ -181,8 +189,20 @@ class GitHubApp:
             self._clients.pop(installation_id, None)
             self._cache = MemCacheStrategy()
 
+    def _held_token(self, installation_id: int) -> Optional[str]:
+        """The installation's token where githubkit's cache holds one still good (githubkit
+        keeps it until a minute before it expires), else None."""
+        key = AppAuth.INSTALLATION_CACHE_KEY.format(issuer=self.app_id, installation_id=installation_id, permissions="", repositories="", repository_ids="")
+        return self._cache.get_cache_storage().get(key)
+
     def call(self, installation_id: int, method: str, path: str, json: Any = None, params: Optional[dict] = None) -> Answer:
         """One REST call; raises GitHubError."""
+        if self._direct is not None:
+            token = self._held_token(installation_id)
+            if token is not None:
+                answer = self._call_direct(installation_id, token, method, path, json, params)
+                if answer is not None:
+                    return answer
         try:
             response = self._client(installation_id).request(method, path.lstrip("/"), json=json, params=params)
         except Exception as exc:  # githubkit raises several families; classify them all
@@ -192,6 +212,36 @@ class GitHubApp:
             raise error from exc
         return _answer(response)
 
+    def _call_direct(self, installation_id: int, token: str, method: str, path: str, json: Any, params: Optional[dict]) -> Optional[Answer]:
+        """The call on `DirectCalls`; None for a redirect (githubkit's path follows it: GitHub
+        acted on nothing it redirects). Raises the GitHubError githubkit's path would."""
+        try:
+            response = self._direct.send(token, method, path, json=json, params=params)
+        except (httpx.TimeoutException, httpcore.TimeoutException) as exc:
+            raise _classify(RequestTimeout(exc)) from exc
+        except Exception as exc:
+            raise _classify(RequestError(exc)) from exc
+        status = response.status
+        if 300 <= status < 400:
+            return None
+        headers = _headers(response.headers)
+        if status >= 400:
+            raw = httpx.Response(status, headers=response.headers, content=response.content, request=httpx.Request(method, self._direct.base + path.lstrip("/")))
+            try:
+                self._client(installation_id)._check(raw)  # githubkit's own verdict: rate limits, failures
+            except Exception as exc:
+                error = _credentials_problem(exc, self.app_id, as_app=False) or _classify(exc)
+                if error.status == 401:
+                    self.forget_token(installation_id)
+                raise error from exc
+        data: Any = None
+        if response.content:
+            try:
+                data = orjson.loads(response.content)
+            except orjson.JSONDecodeError:
+                data = response.content.decode("utf-8", errors="replace")
+        return Answer(status=status, data=data, headers=headers)
+
     def call_as_app(self, method: str, path: str, json: Any = None, params: Optional[dict] = None) -> Answer:
         """One REST call as the app itself (its JWT), e.g. `GET /app/hook/deliveries`; raises GitHubError."""
         try:
@@ -199,6 +249,15 @@ class GitHubApp:
         except Exception as exc:
             raise (_credentials_problem(exc, self.app_id, as_app=True) or _classify(exc)) from exc
         return _answer(response)
+
+
+def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """As httpx's headers read into a dict: names in lower case, repeated ones joined."""
+    out: dict[str, str] = {}
+    for name, value in raw:
+        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+        out[key] = f"{out[key]}, {text}" if key in out else text
+    return out
 
 
 def _answer(response) -> Answer:
