@@ -8,8 +8,10 @@ every bid (a proposal's version, its audit event, its GitHub writes) is
 compiled here once per dialect and run on the connection's driver cursor: the
 same SQL, the same transaction, SQLAlchemy's errors (a deadlock is still a
 `DBAPIError` the worker retries; a dropped connection is invalidated), and each
-value converted by its column type's own bind processor, as SQLAlchemy would
-(timestamps on SQLite). `exec_driver_sql` still cost about 40 us a statement
+value converted by its column type's own bind processor, and each value read
+back by its result processor, as SQLAlchemy would (timestamps and booleans on
+SQLite). `persistent` makes a row of a table the session's object, as a query
+would load it. `exec_driver_sql` still cost about 40 us a statement
 of execution context and result set over the driver's own 70 (this machine,
 2026-12-02): a bid runs eight of these; its worker's instructions fell 12 % on
 PostgreSQL and 13 % on SQLite without them (docs/benchmarks.md, seventh pass).
@@ -20,20 +22,29 @@ see these statements; the bot listens to neither.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Callable, Optional
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 
 class _Form:
-    __slots__ = ("sql", "keys", "order", "processors", "fixed")
+    __slots__ = ("sql", "keys", "order", "processors", "fixed", "returns_rows", "results")
 
-    def __init__(self, sql: str, keys: frozenset, order: Optional[tuple[str, ...]], processors: dict[str, Callable[[Any], Any]], fixed: dict[str, Any]):
+    def __init__(
+        self, sql: str, keys: frozenset, order: Optional[tuple[str, ...]], processors: dict[str, Callable[[Any], Any]], fixed: dict[str, Any], returns_rows: bool
+    ):
         self.sql = sql
         self.keys = keys  # the values each execution gives, no more and no fewer
         self.order = order  # positional drivers (SQLite): the parameters' order
         self.processors = processors
         self.fixed = fixed  # the statement's own values, converted
+        self.returns_rows = returns_rows  # a SELECT, or DML with RETURNING
+        # Each result column's conversion (None: the driver's value as it is), from its type's
+        # result processor as SQLAlchemy would apply it; None until the first rows came back
+        # (a processor may ask the driver's type code, as PostgreSQL's numeric does).
+        self.results: Optional[list[Optional[Callable[[Any], Any]]]] = None
 
 
 class DriverStatement:
@@ -72,8 +83,13 @@ class DriverStatement:
                     processors[name] = processor
             fixed = {name: (processors[name](value) if name in processors else value) for name, value in fixed.items()}
             order = tuple(used) if dialect.paramstyle == "qmark" else None
-            form = self._forms[dialect.name] = _Form(compiled.string, keys, order, processors, fixed)
+            returns_rows = isinstance(self.statement, sa.Select) or len(getattr(self.statement, "exported_columns", ())) > 0
+            form = self._forms[dialect.name] = _Form(compiled.string, keys, order, processors, fixed, returns_rows)
         return form
+
+    def _results(self, dialect: sa.Dialect, description) -> list[Optional[Callable[[Any], Any]]]:
+        columns = list(self.statement.exported_columns)
+        return [column.type.dialect_impl(dialect).result_processor(dialect, entry[1]) for column, entry in zip(columns, description)]
 
     def execute(self, connection: sa.Connection, params: dict[str, Any]) -> "Rows":
         """Runs the statement on the connection's driver cursor, in the connection's
@@ -96,7 +112,14 @@ class DriverStatement:
         cursor = connection.connection.cursor()
         try:
             cursor.execute(form.sql, arguments)
-            return Rows(cursor.fetchall() if cursor.description is not None else [])
+            if not form.returns_rows:
+                return Rows([])
+            rows = cursor.fetchall()
+            if form.results is None:
+                form.results = self._results(dialect, cursor.description)
+            if any(form.results):
+                rows = [tuple(value if convert is None or value is None else convert(value) for convert, value in zip(form.results, row)) for row in rows]
+            return Rows(rows)
         except dialect.loaded_dbapi.Error as error:
             dropped = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
             if dropped:
@@ -124,3 +147,38 @@ class Rows:
         if len(self.rows) != 1:
             raise sa.exc.NoResultFound("no row was found") if not self.rows else sa.exc.MultipleResultsFound("more than one row was found")
         return self.rows[0][0]
+
+
+@lru_cache(maxsize=None)
+def _attribute_keys(model: type) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The model's attribute for each column of its table, in the table's order, and the
+    positions of its primary key."""
+    mapper = sa.inspect(model)
+    columns = list(mapper.local_table.columns)
+    keys = tuple(mapper.get_property_by_column(column).key for column in columns)
+    primary = tuple(columns.index(column) for column in mapper.primary_key)
+    return keys, primary
+
+
+def table_row(model: type) -> sa.Select:
+    """A SELECT of every column of the model's table, in its order: rows for `persistent`."""
+    return sa.select(*sa.inspect(model).local_table.columns)
+
+
+def persistent(session: Session, model: type, row: tuple) -> Any:
+    """The session's object for a row of `table_row(model)`, as a query would give it: the
+    one its identity map holds (as it is, as the ORM returns it without
+    `populate_existing`), else a new one, loaded with the row and persistent in the
+    session (its changes flushed like any loaded object's). Without the ORM's loading
+    of a result (its context, its row processing): a quarter of the CPU of reading the
+    opportunity of every bid (issue 18, eighth pass)."""
+    keys, primary = _attribute_keys(model)
+    mapper = sa.inspect(model)
+    found = session.identity_map.get(mapper.identity_key_from_primary_key([row[i] for i in primary]))
+    if found is not None:
+        return found
+    obj = mapper.class_manager.new_instance()
+    sa.inspect(obj).dict.update(zip(keys, row))  # as loading sets them: no history, no events
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj

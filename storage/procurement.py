@@ -16,7 +16,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from storage.compiled import DriverStatement
+from storage.compiled import DriverStatement, persistent, table_row
 from storage.tables import (
     AuditEvent,
     Award,
@@ -37,11 +37,20 @@ from storage.tables import (
 # statement built for each call cost three times as much as running it (179 us
 # against 59 us on SQLite), its construction and cache key included (issue 18).
 _BY_ISSUE = select(Opportunity).where(Opportunity.repository == sa.bindparam("repository"), Opportunity.issue_number == sa.bindparam("number"))
-_BY_ISSUE_LOCKED = _BY_ISSUE.with_for_update()
+# Locked, as every command reads it: compiled to the driver's SQL, its row made the
+# session's object without the ORM's loading of a result (storage.compiled.persistent).
+_BY_ISSUE_LOCKED = DriverStatement(
+    table_row(Opportunity).where(Opportunity.repository == sa.bindparam("repository"), Opportunity.issue_number == sa.bindparam("number")).with_for_update()
+)
 
 
 def opportunity_by_issue(session: Session, repository: str, number: int, lock: bool = False) -> Optional[Opportunity]:
-    return session.exec(_BY_ISSUE_LOCKED if lock else _BY_ISSUE, params={"repository": repository, "number": number}).first()
+    params = {"repository": repository, "number": number}
+    if not lock:
+        return session.exec(_BY_ISSUE, params=params).first()
+    session._autoflush()  # what a query flushes first (the session's pending changes), as the ORM's would
+    row = _BY_ISSUE_LOCKED.execute(session.connection(), params).first()
+    return None if row is None else persistent(session, Opportunity, row)
 
 
 def opportunity(session: Session, opportunity_id: int, lock: bool = False) -> Optional[Opportunity]:

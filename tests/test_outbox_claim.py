@@ -254,3 +254,63 @@ def test_a_sent_write_records_its_attempt_and_answer_and_spaces_its_installation
         assert json.loads(row.result) == {"status": 201, "id": 55}
         assert session.get(Installation, INSTALLATION).last_write_at == at
         assert outbox.pending_count(session) == 0
+
+
+def _an_opportunity(**fields) -> "Opportunity":
+    from storage.tables import Opportunity
+
+    values = dict(
+        installation_id=INSTALLATION, repository=REPO, issue_number=7, title="Accessible forms", html_url=f"https://github.test/{REPO}/issues/7",
+        author="pm-alice", state="open", value=Decimal("9999.00"), deadline=utcnow().replace(microsecond=0) + timedelta(days=3),
+        bidding="sealed", amounts_include_tax=True, review_repository_private=False, summary_comment_id=2**40, repository_private=None,
+        contract_value=None, timezone="America/Halifax",
+    )
+    values.update(fields)
+    return Opportunity(**values)
+
+
+def test_the_opportunity_a_command_locks_is_the_object_a_query_would_load(engine):
+    """Read by a compiled statement and made the session's object: every value as the ORM
+    reads it (exact money, aware UTC times, booleans, what is empty), nothing to flush,
+    and a change to it flushed like any loaded object's."""
+    from storage.procurement import opportunity_by_issue
+    from storage.tables import Opportunity
+
+    with Session(engine) as session:
+        session.add(_an_opportunity())
+        session.commit()
+    columns = [column.key for column in Opportunity.__table__.columns]
+    with Session(engine) as session:
+        expected = session.exec(sa.select(Opportunity).where(Opportunity.issue_number == 7)).scalar_one()
+        expected = {name: getattr(expected, name) for name in columns}
+    with Session(engine) as session:
+        locked = opportunity_by_issue(session, REPO, 7, lock=True)
+        got = {name: getattr(locked, name) for name in columns}
+        assert got == expected
+        assert {name: type(value) for name, value in got.items()} == {name: type(value) for name, value in expected.items()}
+        assert isinstance(got["value"], Decimal) and got["deadline"].utcoffset() == timedelta(0)
+        assert got["amounts_include_tax"] is True and got["review_repository_private"] is False and got["repository_private"] is None
+        assert sa.inspect(locked).persistent and not session.dirty and not session.new
+        assert opportunity_by_issue(session, REPO, 7, lock=True) is locked  # the identity map's, as a query gives it
+        assert session.get(Opportunity, locked.id) is locked
+        assert opportunity_by_issue(session, REPO, 8, lock=True) is None
+        locked.state = "closed"
+        session.commit()
+    with Session(engine) as session:
+        assert session.get(Opportunity, expected["id"]).state == "closed"
+
+
+def test_the_opportunity_already_in_the_session_is_the_one_a_command_gets(engine):
+    from storage.procurement import opportunity_by_issue
+    from storage.tables import Opportunity
+
+    with Session(engine) as session:
+        session.add(_an_opportunity())
+        session.commit()
+    with Session(engine) as session:
+        loaded = session.exec(sa.select(Opportunity).where(Opportunity.issue_number == 7)).scalar_one()
+        loaded.title = "changed, not yet flushed"
+        assert opportunity_by_issue(session, REPO, 7, lock=True) is loaded
+        assert loaded.title == "changed, not yet flushed"  # as the ORM leaves it without populate_existing
+        # and flushed first, as a query autoflushes
+        assert session.connection().execute(sa.text("SELECT title FROM opportunities WHERE issue_number = 7")).scalar_one() == "changed, not yet flushed"
