@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
+from storage.compiled import DriverStatement, persistent, table_row
 from storage.tables import Delivery, utcnow
 
 
@@ -162,16 +163,20 @@ def claim(session: Session, now: Optional[datetime] = None, limit: int = 1) -> l
     """Locks and returns up to `limit` deliveries to handle, due first.
 
     Never two of one ordering key: each is the oldest pending delivery of its
-    key, so handling them in any order keeps every issue's order."""
+    key, so handling them in any order keeps every issue's order. Read by a
+    compiled statement, each row made the session's object as a query would load
+    it (storage.compiled.persistent): a worker's batch begins with it."""
     now = now or utcnow()
-    return list(session.exec(_claim_query(limit), params={"now": now}).all())
+    session._autoflush()  # as a query would
+    rows = _claim_statement(limit).execute(session.connection(), {"now": now}).rows
+    return [persistent(session, Delivery, row) for row in rows]
 
 
 @lru_cache(maxsize=None)
-def _claim_query(limit: int) -> sa.Select:
-    """Built once per limit (storage.procurement says why)."""
-    return (
-        select(Delivery)
+def _claim_statement(limit: int) -> DriverStatement:
+    """Built once per limit (storage.procurement says why), compiled to the driver's SQL."""
+    return DriverStatement(
+        table_row(Delivery)
         .where(Delivery.status == "pending", Delivery.next_attempt_at <= sa.bindparam("now"), ~_OLDER_PENDING)
         # In the claim index's order, so the scan stops at the first claimable row:
         # ordered by id alone, PostgreSQL walks every done row (56 ms at 200,000)
