@@ -27,6 +27,7 @@ from typing import Any, Callable, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 
 class _Form:
@@ -165,17 +166,21 @@ def table_row(model: type) -> sa.Select:
     return sa.select(*sa.inspect(model).local_table.columns)
 
 
-def persistent(session: Session, model: type, row: tuple) -> Any:
+def persistent(session: Session, model: type, row: tuple, refresh: bool = False) -> Any:
     """The session's object for a row of `table_row(model)`, as a query would give it: the
     one its identity map holds (as it is, as the ORM returns it without
-    `populate_existing`), else a new one, loaded with the row and persistent in the
-    session (its changes flushed like any loaded object's). Without the ORM's loading
-    of a result (its context, its row processing): a quarter of the CPU of reading the
-    opportunity of every bid (issue 18, eighth pass)."""
+    `populate_existing`; with `refresh`, given the row's values, as with it), else a new
+    one, loaded with the row and persistent in the session (its changes flushed like
+    any loaded object's). Without the ORM's loading of a result (its context, its row
+    processing): a quarter of the CPU of reading the opportunity of every bid (issue 18,
+    eighth pass)."""
     keys, primary = _attribute_keys(model)
     mapper = sa.inspect(model)
     found = session.identity_map.get(mapper.identity_key_from_primary_key([row[i] for i in primary]))
     if found is not None:
+        if refresh:
+            for key, value in zip(keys, row):
+                set_committed_value(found, key, value)
         return found
     obj = mapper.class_manager.new_instance()
     sa.inspect(obj).dict.update(zip(keys, row))  # as loading sets them: no history, no events

@@ -314,3 +314,33 @@ def test_the_opportunity_already_in_the_session_is_the_one_a_command_gets(engine
         assert loaded.title == "changed, not yet flushed"  # as the ORM leaves it without populate_existing
         # and flushed first, as a query autoflushes
         assert session.connection().execute(sa.text("SELECT title FROM opportunities WHERE issue_number = 7")).scalar_one() == "changed, not yet flushed"
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("count", [3, outbox.COMPILED_READ_MAX + 3])
+def test_a_held_write_ends_the_batch_whichever_way_its_writes_are_read(engine, count):
+    """A few writes are read by a compiled statement, many by the ORM: either way a write a
+    worker holds ends the batch before it."""
+    ids = _queue(engine, *[gw.comment(INSTALLATION, REPO, 1, f"reply {i}") for i in range(count)])
+    with engine.connect() as worker:
+        worker.execute(sa.text("SELECT id FROM github_writes WHERE id = :id FOR UPDATE"), {"id": ids[-2]})
+        assert _claimed_ids(engine, 20) == ids[:-2]
+        worker.rollback()
+    assert _claimed_ids(engine, 20) == ids
+
+
+@pytest.mark.parametrize("count", [1, outbox.COMPILED_READ_MAX + 1])
+def test_writes_reloaded_are_as_the_database_holds_them_now(engine, count):
+    """The sender records GitHub's answers on its writes as they are now: an object the
+    session already holds is given the row's values (whichever way they are read)."""
+    ids = _queue(engine, *[gw.comment(INSTALLATION, REPO, 1, f"reply {i}") for i in range(count)])
+    with Session(engine) as session:
+        held = outbox.reload(session, ids)
+        assert sorted(held) == ids and all(w.status == "pending" for w in held.values())
+        # changed behind the objects' back (a statement of its own, as another process would)
+        session.connection().execute(sa.text("UPDATE github_writes SET status = 'refused', attempts = 3"))
+        assert {w.status for w in held.values()} == {"pending"}
+        again = outbox.reload(session, ids)
+        assert all(again[i] is held[i] for i in ids)
+        assert {(w.status, w.attempts) for w in again.values()} == {("refused", 3)}
+        assert not session.dirty
