@@ -10,7 +10,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Optional
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpcore
 import httpx
@@ -133,6 +133,11 @@ class DirectCalls:
 
     def __init__(self, base_url: str, timeout: float, user_agent: str, accept: str):
         self.base = base_url.rstrip("/") + "/"
+        # The origin parsed once; each call's URL built from its parts (httpcore would parse
+        # the whole string again at every call).
+        origin = httpx.URL(self.base)
+        self._origin = (origin.raw_scheme, origin.raw_host, origin.port)
+        self._prefix = origin.raw_path
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(),
             # httpx's defaults
@@ -145,9 +150,11 @@ class DirectCalls:
 
     def send(self, token: str, method: str, path: str, json: Any = None, params: Optional[dict] = None) -> httpcore.Response:
         """The response, read; raises what httpcore raises (or, under respx, httpx)."""
-        url = self.base + path.lstrip("/")
+        target = self._prefix + quote(path.lstrip("/"), safe="/%:@!$&'()*+,;=-._~").encode("ascii")
         if params:
-            url += "?" + urlencode(params)
+            target += b"?" + urlencode(params).encode("ascii")
+        scheme, host, port = self._origin
+        url = httpcore.URL(scheme=scheme, host=host, port=port, target=target)
         headers = self._headers + [(b"Authorization", b"token " + token.encode())]
         content = None
         if json is not None:
