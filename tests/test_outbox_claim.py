@@ -20,8 +20,8 @@ from bot.github import requests as gw
 from storage import outbox
 from storage.compiled import DriverStatement
 from storage.outbox import Write
-from storage.procurement import record
-from storage.tables import AuditEvent, GitHubWrite, Installation, utcnow
+from storage.procurement import opportunity_by_issue, record
+from storage.tables import AuditEvent, GitHubWrite, Installation, Opportunity, utcnow
 from tests.conftest import INSTALLATION, REPO
 
 
@@ -256,9 +256,7 @@ def test_a_sent_write_records_its_attempt_and_answer_and_spaces_its_installation
         assert outbox.pending_count(session) == 0
 
 
-def _an_opportunity(**fields) -> "Opportunity":
-    from storage.tables import Opportunity
-
+def _an_opportunity(**fields) -> Opportunity:
     values = dict(
         installation_id=INSTALLATION, repository=REPO, issue_number=7, title="Accessible forms", html_url=f"https://github.test/{REPO}/issues/7",
         author="pm-alice", state="open", value=Decimal("9999.00"), deadline=utcnow().replace(microsecond=0) + timedelta(days=3),
@@ -273,9 +271,6 @@ def test_the_opportunity_a_command_locks_is_the_object_a_query_would_load(engine
     """Read by a compiled statement and made the session's object: every value as the ORM
     reads it (exact money, aware UTC times, booleans, what is empty), nothing to flush,
     and a change to it flushed like any loaded object's."""
-    from storage.procurement import opportunity_by_issue
-    from storage.tables import Opportunity
-
     with Session(engine) as session:
         session.add(_an_opportunity())
         session.commit()
@@ -301,9 +296,6 @@ def test_the_opportunity_a_command_locks_is_the_object_a_query_would_load(engine
 
 
 def test_the_opportunity_already_in_the_session_is_the_one_a_command_gets(engine):
-    from storage.procurement import opportunity_by_issue
-    from storage.tables import Opportunity
-
     with Session(engine) as session:
         session.add(_an_opportunity())
         session.commit()
