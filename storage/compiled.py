@@ -84,7 +84,9 @@ class DriverStatement:
                     processors[name] = processor
             fixed = {name: (processors[name](value) if name in processors else value) for name, value in fixed.items()}
             order = tuple(used) if dialect.paramstyle == "qmark" else None
-            returns_rows = isinstance(self.statement, sa.Select) or len(getattr(self.statement, "exported_columns", ())) > 0
+            if not isinstance(self.statement, (sa.Select, sa.sql.dml.UpdateBase)):
+                raise TypeError(f"a compiled statement is a SELECT, an INSERT, an UPDATE or a DELETE, not {type(self.statement).__name__}")
+            returns_rows = isinstance(self.statement, sa.Select) or len(self.statement.exported_columns) > 0
             form = self._forms[dialect.name] = _Form(compiled.string, keys, order, processors, fixed, returns_rows)
         return form
 
@@ -172,8 +174,8 @@ def persistent(session: Session, model: type, row: tuple, refresh: bool = False)
     `populate_existing`; with `refresh`, given the row's values, as with it), else a new
     one, loaded with the row and persistent in the session (its changes flushed like
     any loaded object's). Without the ORM's loading of a result (its context, its row
-    processing): a quarter of the CPU of reading the opportunity of every bid (issue 18,
-    eighth pass)."""
+    processing): with it, reading the opportunity every command locks fell from about
+    16 % of a PostgreSQL worker's samples to about 6 % (issue 18, eighth pass)."""
     keys, primary = _attribute_keys(model)
     mapper = sa.inspect(model)
     found = session.identity_map.get(mapper.identity_key_from_primary_key([row[i] for i in primary]))

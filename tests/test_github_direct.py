@@ -70,8 +70,10 @@ def test_after_the_first_call_an_installations_calls_skip_githubkit_and_send_wha
     first = app.call(INSTALLATION, "POST", f"{ISSUE}/comments", json=comment)
     second = app.call(INSTALLATION, "POST", f"{ISSUE}/comments", json=comment)
     listed = app.call(INSTALLATION, "GET", f"{ISSUE}/comments", params={"per_page": 100, "page": 1})
+    query = {"state": "all", "draft": False, "pulls": True, "labels": None}
+    app.call(INSTALLATION, "GET", f"/repos/{REPO}/issues", params=query)
 
-    assert (paths.githubkit, paths.direct) == (1, 2)
+    assert (paths.githubkit, paths.direct) == (1, 3)
     assert sim.count_requests("POST", r"/access_tokens$") == 1
     posts = [r for r in seen if r.method == "POST" and r.url.path.endswith("/comments")]
     assert len(posts) == 2
@@ -79,8 +81,10 @@ def test_after_the_first_call_an_installations_calls_skip_githubkit_and_send_wha
         assert posts[0].headers.get(name) == posts[1].headers.get(name), name
     assert posts[1].headers["authorization"].startswith("token ")
     assert json.loads(posts[0].content) == json.loads(posts[1].content) == comment
-    listing = [r for r in seen if r.method == "GET"][-1]
+    listing, issues = [r for r in seen if r.method == "GET"][-2:]
     assert dict(listing.url.params) == {"per_page": "100", "page": "1"}
+    # a query's values written as httpx writes them
+    assert issues.url.query == str(httpx.QueryParams(query)).encode() == b"state=all&draft=false&pulls=true&labels="
 
     assert (first.status, second.status, listed.status) == (201, 201, 200)
     assert second.data["body"] == comment["body"] and second.data["id"] != first.data["id"]

@@ -152,7 +152,9 @@ class DirectCalls:
         """The response, read; raises what httpcore raises (or, under respx, httpx)."""
         target = self._prefix + quote(path.lstrip("/"), safe="/%:@!$&'()*+,;=-._~").encode("ascii")
         if params:
-            target += b"?" + urlencode(params).encode("ascii")
+            # Values written as httpx writes them (true, false; nothing for None).
+            written = {k: "true" if v is True else "false" if v is False else "" if v is None else v for k, v in params.items()}
+            target += b"?" + urlencode(written).encode("ascii")
         scheme, host, port = self._origin
         url = httpcore.URL(scheme=scheme, host=host, port=port, target=target)
         headers = self._headers + [(b"Authorization", b"token " + token.encode())]
