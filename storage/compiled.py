@@ -43,9 +43,10 @@ class _Form:
         self.fixed = fixed  # the statement's own values, converted
         self.returns_rows = returns_rows  # a SELECT, or DML with RETURNING
         # Each result column's conversion (None: the driver's value as it is), from its type's
-        # result processor as SQLAlchemy would apply it; None until the first rows came back
-        # (a processor may ask the driver's type code, as PostgreSQL's numeric does).
-        self.results: Optional[list[Optional[Callable[[Any], Any]]]] = None
+        # result processor as SQLAlchemy would apply it; () when no column needs one; None
+        # until the first rows came back (a processor may ask the driver's type code, as
+        # PostgreSQL's numeric does).
+        self.results: Optional[tuple[Optional[Callable[[Any], Any]], ...]] = None
 
 
 class DriverStatement:
@@ -54,6 +55,9 @@ class DriverStatement:
     its named parameters (`sa.bindparam`) that have no value of their own."""
 
     def __init__(self, statement: sa.sql.expression.Executable, columns: tuple[str, ...] = ()):
+        if not isinstance(statement, (sa.Select, sa.sql.dml.UpdateBase)):
+            # Whether it returns rows is known from what it is; raw SQL could be either.
+            raise TypeError(f"a compiled statement is a SELECT, an INSERT, an UPDATE or a DELETE, not {type(statement).__name__}")
         self.statement = statement
         self.columns = tuple(columns)
         self._forms: dict[str, _Form] = {}
@@ -84,15 +88,14 @@ class DriverStatement:
                     processors[name] = processor
             fixed = {name: (processors[name](value) if name in processors else value) for name, value in fixed.items()}
             order = tuple(used) if dialect.paramstyle == "qmark" else None
-            if not isinstance(self.statement, (sa.Select, sa.sql.dml.UpdateBase)):
-                raise TypeError(f"a compiled statement is a SELECT, an INSERT, an UPDATE or a DELETE, not {type(self.statement).__name__}")
             returns_rows = isinstance(self.statement, sa.Select) or len(self.statement.exported_columns) > 0
             form = self._forms[dialect.name] = _Form(compiled.string, keys, order, processors, fixed, returns_rows)
         return form
 
-    def _results(self, dialect: sa.Dialect, description) -> list[Optional[Callable[[Any], Any]]]:
+    def _results(self, dialect: sa.Dialect, description) -> tuple[Optional[Callable[[Any], Any]], ...]:
         columns = list(self.statement.exported_columns)
-        return [column.type.dialect_impl(dialect).result_processor(dialect, entry[1]) for column, entry in zip(columns, description)]
+        results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, entry[1]) for column, entry in zip(columns, description))
+        return results if any(results) else ()
 
     def execute(self, connection: sa.Connection, params: dict[str, Any]) -> "Rows":
         """Runs the statement on the connection's driver cursor, in the connection's
@@ -120,7 +123,7 @@ class DriverStatement:
             rows = cursor.fetchall()
             if form.results is None:
                 form.results = self._results(dialect, cursor.description)
-            if any(form.results):
+            if form.results:
                 rows = [tuple(value if convert is None or value is None else convert(value) for convert, value in zip(form.results, row)) for row in rows]
             return Rows(rows)
         except dialect.loaded_dbapi.Error as error:
@@ -166,6 +169,19 @@ def _attribute_keys(model: type) -> tuple[tuple[str, ...], tuple[int, ...]]:
 def table_row(model: type) -> sa.Select:
     """A SELECT of every column of the model's table, in its order: rows for `persistent`."""
     return sa.select(*sa.inspect(model).local_table.columns)
+
+
+class ObjectStatement(DriverStatement):
+    """A compiled `table_row(model)` (narrowed by its caller) whose rows are the session's
+    objects, as a query of the model would give them (`persistent`)."""
+
+    def __init__(self, model: type, statement: sa.Select):
+        super().__init__(statement)
+        self.model = model
+
+    def objects(self, session: Session, params: dict[str, Any], refresh: bool = False) -> list:
+        session._autoflush()  # a query flushes the session's pending changes first
+        return [persistent(session, self.model, row, refresh) for row in self.execute(session.connection(), params).rows]
 
 
 def persistent(session: Session, model: type, row: tuple, refresh: bool = False) -> Any:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from storage.compiled import DriverStatement, persistent, table_row
+from storage.compiled import ObjectStatement, table_row
 from storage.tables import Delivery, utcnow
 
 
@@ -166,16 +166,14 @@ def claim(session: Session, now: Optional[datetime] = None, limit: int = 1) -> l
     key, so handling them in any order keeps every issue's order. Read by a
     compiled statement, each row made the session's object as a query would load
     it (storage.compiled.persistent): a worker's batch begins with it."""
-    now = now or utcnow()
-    session._autoflush()  # as a query would
-    rows = _claim_statement(limit).execute(session.connection(), {"now": now}).rows
-    return [persistent(session, Delivery, row) for row in rows]
+    return _claim_statement(limit).objects(session, {"now": now or utcnow()})
 
 
 @lru_cache(maxsize=None)
-def _claim_statement(limit: int) -> DriverStatement:
+def _claim_statement(limit: int) -> ObjectStatement:
     """Built once per limit (storage.procurement says why), compiled to the driver's SQL."""
-    return DriverStatement(
+    return ObjectStatement(
+        Delivery,
         table_row(Delivery)
         .where(Delivery.status == "pending", Delivery.next_attempt_at <= sa.bindparam("now"), ~_OLDER_PENDING)
         # In the claim index's order, so the scan stops at the first claimable row:

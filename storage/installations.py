@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, delete, select
 
-from storage.compiled import DriverStatement, persistent, table_row
+from storage.compiled import ObjectStatement, table_row
 from storage.db import hold
 from storage.tables import Installation, InstallationRepository, utcnow
 
@@ -29,14 +29,14 @@ def insert_installation(session: Session, installation_id: int, account: str = "
 
 # Every delivery's installation: the first of a worker's batch reads it by a compiled
 # statement, its row made the session's object as `session.get` would load it.
-_INSTALLATION = DriverStatement(table_row(Installation).where(Installation.__table__.c.id == sa.bindparam("row")))
+_INSTALLATION = ObjectStatement(Installation, table_row(Installation).where(Installation.__table__.c.id == sa.bindparam("row")))
 
 
 def _installation(session: Session, installation_id: int) -> Optional[Installation]:
     if session.identity_map.get(identity_key(Installation, installation_id)) is not None:
         return session.get(Installation, installation_id)  # held by the batch: no statement
-    row = _INSTALLATION.execute(session.connection(), {"row": installation_id}).first()
-    return None if row is None else persistent(session, Installation, row)
+    found = _INSTALLATION.objects(session, {"row": installation_id})  # as session.get, which flushes first too
+    return found[0] if found else None
 
 
 def touch_installation(session: Session, installation_id: int, account: str = "") -> Installation:

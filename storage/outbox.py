@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from storage.compiled import DriverStatement, persistent, table_row
+from storage.compiled import DriverStatement, ObjectStatement, table_row
 from storage.installations import insert_installation
 from storage.tables import GitHubWrite, Installation, utcnow
 
@@ -125,7 +125,8 @@ def _claim_queries():
         .correlate(Installation)
         .exists()
     )
-    installation = (
+    installation = ObjectStatement(
+        Installation,
         table_row(Installation)
         .where(
             Installation.status == "active",
@@ -151,11 +152,10 @@ def _claim_queries():
     return installation, next_ids
 
 
-_installation_query, _NEXT_IDS = _claim_queries()
-# The sender's reads, compiled to the driver's SQL and their rows made the session's
-# objects (storage.compiled.persistent): at one write a batch, as paced writes always go,
-# its four reads as ORM queries were a third of its CPU (issue 18, eighth pass).
-_CLAIM_INSTALLATION = DriverStatement(_installation_query)
+# The sender's reads are compiled to the driver's SQL and their rows made the session's
+# objects (storage.compiled.ObjectStatement): at one write a batch, as paced writes always
+# go, its four reads as ORM queries were a third of its CPU (issue 18, eighth pass).
+_CLAIM_INSTALLATION, _NEXT_IDS = _claim_queries()
 
 
 @lru_cache(maxsize=None)
@@ -164,12 +164,12 @@ def _next_ids(limit: int) -> DriverStatement:
 
 
 @lru_cache(maxsize=None)
-def _writes_by_id(count: int, lock: bool) -> DriverStatement:
+def _writes_by_id(count: int, lock: bool) -> ObjectStatement:
     """The writes of `count` ids (`id0`, `id1`...), read whole; with `lock`, locked while they
     are rendered and leased, so no worker folds a newer state into one meanwhile (and read
     after the lock: as they are now). Built once per count."""
     statement = table_row(GitHubWrite).where(GitHubWrite.id.in_([sa.bindparam(f"id{i}") for i in range(count)]))
-    return DriverStatement(statement.with_for_update(skip_locked=True) if lock else statement)
+    return ObjectStatement(GitHubWrite, statement.with_for_update(skip_locked=True) if lock else statement)
 
 
 # Up to this many writes, read by a compiled statement and made objects one by one
@@ -189,8 +189,7 @@ def _writes(session: Session, ids: list[int], lock: bool, refresh: bool = False)
     # process compiles a few statements, not one for every size of batch.
     count = 1 << (len(ids) - 1).bit_length()
     padded = ids + [ids[-1]] * (count - len(ids))
-    rows = _writes_by_id(count, lock).execute(session.connection(), {f"id{i}": write_id for i, write_id in enumerate(padded)}).rows
-    return [persistent(session, GitHubWrite, row, refresh=refresh) for row in rows]
+    return _writes_by_id(count, lock).objects(session, {f"id{i}": write_id for i, write_id in enumerate(padded)}, refresh=refresh)
 
 
 def claim_writes(session: Session, write_interval: float, now: datetime, limit: int) -> Optional[tuple[Installation, list[GitHubWrite]]]:
@@ -207,11 +206,10 @@ def claim_writes(session: Session, write_interval: float, now: datetime, limit: 
     due from a snapshot taken just before another sender committed its lease of it (the
     installation's row it then locks is read again as it is now; the subquery is not)."""
     spaced = now - timedelta(seconds=write_interval)
-    session._autoflush()  # as a query would
-    row = _CLAIM_INSTALLATION.execute(session.connection(), {"now": now, "spaced": spaced}).first()
-    if row is None:
+    found = _CLAIM_INSTALLATION.objects(session, {"now": now, "spaced": spaced})
+    if not found:
         return None
-    installation = persistent(session, Installation, row)
+    installation = found[0]
     ids = [row[0] for row in _next_ids(max(limit, 1)).execute(session.connection(), {"installation_id": installation.id}).rows]
     if not ids:
         return None
@@ -307,12 +305,11 @@ def note_in_flight(session: Session, write_ids: list[int], note: str) -> None:
     session.connection().execute(_IN_FLIGHT, {"ids": list(write_ids), "note": note})
 
 
-_RELOCK = DriverStatement(table_row(Installation).where(Installation.id == sa.bindparam("installation_id")).with_for_update())
+_RELOCK = ObjectStatement(Installation, table_row(Installation).where(Installation.id == sa.bindparam("installation_id")).with_for_update())
 
 
 def reload(session: Session, write_ids: list[int]) -> dict[int, GitHubWrite]:
     """The writes as they are now, by id (one query for a whole batch)."""
-    session._autoflush()  # as a query would
     return {row.id: row for row in _writes(session, write_ids, lock=False, refresh=True)}
 
 
@@ -324,11 +321,10 @@ def release(session: Session, write: GitHubWrite, previous_error: Optional[str],
 
 
 def relock_installation(session: Session, installation_id: int) -> Installation:
-    session._autoflush()  # as a query would
-    row = _RELOCK.execute(session.connection(), {"installation_id": installation_id}).rows
-    if len(row) != 1:
+    found = _RELOCK.objects(session, {"installation_id": installation_id}, refresh=True)
+    if len(found) != 1:
         raise sa.exc.NoResultFound("no row was found")
-    return persistent(session, Installation, row[0], refresh=True)
+    return found[0]
 
 
 def mark_retry(session: Session, installation: Installation, write: GitHubWrite, error: str, retry_in: float, *, touched: bool, now: Optional[datetime] = None) -> None:

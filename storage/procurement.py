@@ -16,7 +16,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from storage.compiled import DriverStatement, persistent, table_row
+from storage.compiled import DriverStatement, ObjectStatement, table_row
 from storage.tables import (
     AuditEvent,
     Award,
@@ -39,7 +39,8 @@ from storage.tables import (
 _BY_ISSUE = select(Opportunity).where(Opportunity.repository == sa.bindparam("repository"), Opportunity.issue_number == sa.bindparam("number"))
 # Locked, as every command reads it: compiled to the driver's SQL, its row made the
 # session's object without the ORM's loading of a result (storage.compiled.persistent).
-_BY_ISSUE_LOCKED = DriverStatement(
+_BY_ISSUE_LOCKED = ObjectStatement(
+    Opportunity,
     table_row(Opportunity).where(Opportunity.repository == sa.bindparam("repository"), Opportunity.issue_number == sa.bindparam("number")).with_for_update()
 )
 
@@ -48,9 +49,8 @@ def opportunity_by_issue(session: Session, repository: str, number: int, lock: b
     params = {"repository": repository, "number": number}
     if not lock:
         return session.exec(_BY_ISSUE, params=params).first()
-    session._autoflush()  # what a query flushes first (the session's pending changes), as the ORM's would
-    row = _BY_ISSUE_LOCKED.execute(session.connection(), params).first()
-    return None if row is None else persistent(session, Opportunity, row)
+    found = _BY_ISSUE_LOCKED.objects(session, params)
+    return found[0] if found else None
 
 
 def opportunity(session: Session, opportunity_id: int, lock: bool = False) -> Optional[Opportunity]:

@@ -338,10 +338,8 @@ def test_writes_reloaded_are_as_the_database_holds_them_now(engine, count):
         assert not session.dirty
 
 
-def test_a_statement_whose_rows_it_cannot_tell_is_refused_not_run(engine):
+def test_a_statement_whose_rows_it_cannot_tell_is_refused_not_run():
     """A compiled statement knows whether it returns rows from what it is (a SELECT, or DML
     with RETURNING): raw SQL, which could be either, is refused before it reaches the database."""
-    statement = DriverStatement(sa.text("SELECT 1"))
-    with Session(engine) as session:
-        with pytest.raises(TypeError, match="SELECT, an INSERT"):
-            statement.execute(session.connection(), {})
+    with pytest.raises(TypeError, match="SELECT, an INSERT"):
+        DriverStatement(sa.text("SELECT 1"))

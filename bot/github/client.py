@@ -197,19 +197,14 @@ class GitHubApp:
 
     def call(self, installation_id: int, method: str, path: str, json: Any = None, params: Optional[dict] = None) -> Answer:
         """One REST call; raises GitHubError."""
-        if self._direct is not None:
-            token = self._held_token(installation_id)
-            if token is not None:
-                answer = self._call_direct(installation_id, token, method, path, json, params)
-                if answer is not None:
-                    return answer
+        token = self._held_token(installation_id) if self._direct is not None else None
+        answer = self._call_direct(installation_id, token, method, path, json, params) if token is not None else None
+        if answer is not None:
+            return answer
         try:
             response = self._client(installation_id).request(method, path.lstrip("/"), json=json, params=params)
         except Exception as exc:  # githubkit raises several families; classify them all
-            error = _credentials_problem(exc, self.app_id, as_app=False) or _classify(exc)
-            if error.status == 401:
-                self.forget_token(installation_id)
-            raise error from exc
+            raise self._failure(installation_id, exc) from exc
         return _answer(response)
 
     def _call_direct(self, installation_id: int, token: str, method: str, path: str, json: Any, params: Optional[dict]) -> Optional[Answer]:
@@ -224,23 +219,21 @@ class GitHubApp:
         status = response.status
         if 300 <= status < 400:
             return None
-        headers = _headers(response.headers)
         if status >= 400:
             raw = httpx.Response(status, headers=response.headers, content=response.content, request=httpx.Request(method, self._direct.base + path.lstrip("/")))
             try:
                 self._client(installation_id)._check(raw)  # githubkit's own verdict: rate limits, failures
             except Exception as exc:
-                error = _credentials_problem(exc, self.app_id, as_app=False) or _classify(exc)
-                if error.status == 401:
-                    self.forget_token(installation_id)
-                raise error from exc
-        data: Any = None
-        if response.content:
-            try:
-                data = orjson.loads(response.content)
-            except orjson.JSONDecodeError:
-                data = response.content.decode("utf-8", errors="replace")
-        return Answer(status=status, data=data, headers=headers)
+                raise self._failure(installation_id, exc) from exc
+        return Answer(status=status, data=_data(response.content), headers=_headers(response.headers))
+
+    def _failure(self, installation_id: int, exc: Exception) -> GitHubError:
+        """What an installation's failed call tells its caller; a refused token is forgotten
+        (the next call asks for a new one)."""
+        error = _credentials_problem(exc, self.app_id, as_app=False) or _classify(exc)
+        if error.status == 401:
+            self.forget_token(installation_id)
+        return error
 
     def call_as_app(self, method: str, path: str, json: Any = None, params: Optional[dict] = None) -> Answer:
         """One REST call as the app itself (its JWT), e.g. `GET /app/hook/deliveries`; raises GitHubError."""
@@ -260,15 +253,19 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return out
 
 
+def _data(content: bytes) -> Any:
+    """An answer's body: its JSON, or its text where it is not JSON, or None when empty."""
+    if not content:
+        return None
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return content.decode("utf-8", errors="replace")
+
+
 def _answer(response) -> Answer:
     raw = response.raw_response
-    data: Any = None
-    if raw.content:
-        try:
-            data = raw.json()
-        except ValueError:
-            data = raw.text
-    return Answer(status=raw.status_code, data=data, headers=dict(raw.headers))
+    return Answer(status=raw.status_code, data=_data(raw.content), headers=dict(raw.headers))
 
 
 class GitHubReader:

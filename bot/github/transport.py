@@ -125,8 +125,8 @@ class DirectCalls:
     cookies, wrapping the response) cost half of a call's CPU (issue 18).
 
     The same request as githubkit's (its user agent, accept and cache headers, the
-    token, the JSON body), and the same pool beneath as httpx's transport, so what
-    tests see through respx is what GitHub sees. `bot.github.client.GitHubApp` falls
+    token, the JSON body, the query as httpx writes it), on the same kind of pool as
+    httpx's transport, so what tests see through respx is what GitHub sees. `bot.github.client.GitHubApp` falls
     back to githubkit for everything else: a call without a cached token (githubkit
     asks for it, one thread at a time), a redirect (githubkit follows it), a proxy
     in the environment."""
