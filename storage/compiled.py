@@ -97,14 +97,7 @@ class DriverStatement:
         results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, entry[1]) for column, entry in zip(columns, description))
         return results if any(results) else ()
 
-    def execute(self, connection: sa.Connection, params: dict[str, Any]) -> "Rows":
-        """Runs the statement on the connection's driver cursor, in the connection's
-        transaction (begun first, as SQLAlchemy would, when none is), and returns its
-        rows. A driver's error is raised as SQLAlchemy raises it (a `DBAPIError` whose
-        `orig` is the driver's: a deadlock is still one the worker runs again), and a
-        connection found dropped is invalidated, as SQLAlchemy does."""
-        dialect = connection.dialect
-        form = self._form(dialect)
+    def _arguments(self, form: _Form, params: dict[str, Any]):
         if params.keys() != form.keys:
             # A value the statement has no place for would be dropped without a word.
             raise ValueError(f"the statement takes {sorted(form.keys)}; it is given {sorted(params)}")
@@ -112,11 +105,40 @@ class DriverStatement:
         values = {name: (processors[name](value) if name in processors else value) for name, value in params.items()}
         if form.fixed:
             values.update(form.fixed)
-        arguments = tuple(values[name] for name in form.order) if form.order is not None else values
+        return tuple(values[name] for name in form.order) if form.order is not None else values
+
+    def execute_many(self, connection: sa.Connection, many: list[dict[str, Any]]) -> None:
+        """Runs a statement that returns no rows once for each of `many`, as `execute`
+        would one by one, with one call to the driver's `executemany`: on PostgreSQL
+        (psycopg's pipeline) the rows' statements go to the server together, and their
+        answers are awaited once, not once a row). One row is run as `execute` runs it."""
+        dialect = connection.dialect
+        form = self._form(dialect)
+        if form.returns_rows:
+            raise TypeError("execute_many runs statements that return no rows")
+        if not many:
+            return
+        arguments = [self._arguments(form, params) for params in many]
+        self._run(connection, form, arguments if len(arguments) > 1 else arguments[0], many=len(arguments) > 1)
+
+    def execute(self, connection: sa.Connection, params: dict[str, Any]) -> "Rows":
+        """Runs the statement on the connection's driver cursor, in the connection's
+        transaction (begun first, as SQLAlchemy would, when none is), and returns its
+        rows. A driver's error is raised as SQLAlchemy raises it (a `DBAPIError` whose
+        `orig` is the driver's: a deadlock is still one the worker runs again), and a
+        connection found dropped is invalidated, as SQLAlchemy does."""
+        form = self._form(connection.dialect)
+        return self._run(connection, form, self._arguments(form, params))
+
+    def _run(self, connection: sa.Connection, form: _Form, arguments, many: bool = False) -> "Rows":
+        dialect = connection.dialect
         if not connection.in_transaction():
             connection.begin()
         cursor = connection.connection.cursor()
         try:
+            if many:
+                cursor.executemany(form.sql, arguments)
+                return Rows([])
             cursor.execute(form.sql, arguments)
             if not form.returns_rows:
                 return Rows([])

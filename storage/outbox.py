@@ -73,27 +73,33 @@ def enqueue(session: Session, write: Write, delivery_id: Optional[str] = None, n
         pending = _COALESCING.execute(session.connection(), {"key": write.coalesce_key}).first()
         if pending is not None:
             return False
-    now = now or utcnow()
-    ensure_installation(session, write.installation_id)
-    _ENQUEUE.execute(
-        session.connection(),
-        {
-            "installation_id": write.installation_id,
-            "kind": write.kind,
-            "method": write.method,
-            "path": write.path,
-            "body": json.dumps(write.body, ensure_ascii=False) if write.body is not None else None,
-            "then": json.dumps(write.then) if write.then else None,
-            "coalesce_key": write.coalesce_key,
-            "priority": write.priority,
-            "status": "pending",
-            "attempts": 0,
-            "delivery_id": delivery_id,
-            "created_at": now,
-            "next_attempt_at": now,
-        },
-    )
+    _store(session, [write], delivery_id, now or utcnow())
     return True
+
+
+def enqueue_all(session: Session, writes: list[Write], delivery_id: Optional[str], now: datetime) -> None:
+    """Stores writes without a coalesce key, in their order (the sender sends in id
+    order), all in one call to the driver: on PostgreSQL one wait for the server, not
+    one a write (a bid's reply and its comment's removal)."""
+    if any(write.coalesce_key for write in writes):
+        raise ValueError("a write with a coalesce key is stored by enqueue, which looks for a pending one first")
+    _store(session, writes, delivery_id, now)
+
+
+def _store(session: Session, writes: list[Write], delivery_id: Optional[str], now: datetime) -> None:
+    rows = []
+    for write in writes:
+        ensure_installation(session, write.installation_id)
+        body = json.dumps(write.body, ensure_ascii=False) if write.body is not None else None
+        then = json.dumps(write.then) if write.then else None
+        rows.append(
+            {
+                "installation_id": write.installation_id, "kind": write.kind, "method": write.method, "path": write.path,
+                "body": body, "then": then, "coalesce_key": write.coalesce_key, "priority": write.priority,
+                "status": "pending", "attempts": 0, "delivery_id": delivery_id, "created_at": now, "next_attempt_at": now,
+            }
+        )  # fmt: skip
+    _ENQUEUE.execute_many(session.connection(), rows)
 
 
 def ensure_installation(session: Session, installation_id: int, account: str = "") -> Installation:
@@ -239,7 +245,12 @@ _LAST_WRITE = DriverStatement(
 
 def _spaced_from(session: Session, installation: Installation, now: datetime) -> None:
     """The installation's last write is now (its next is spaced from it): written at once by
-    a statement built once, the object told it is what the database holds."""
+    a statement built once, the object told it is what the database holds. Once a
+    transaction has written it, its row stays locked by it: the next writes it records
+    as of the same moment (a batch's answers) find it holds that already, and write
+    nothing (a statement a write fewer)."""
+    if installation.last_write_at == now:
+        return
     _LAST_WRITE.execute(session.connection(), {"row": installation.id, "new_last_write_at": now})
     set_committed_value(installation, "last_write_at", now)
 
@@ -247,23 +258,35 @@ def _spaced_from(session: Session, installation: Installation, now: datetime) ->
 def mark_sent(
     session: Session, installation: Installation, write: GitHubWrite, result: Any, now: Optional[datetime] = None, *, touched: bool = True
 ) -> None:
-    """The write is done. Written at once by statements built once, and the objects told
-    it is what the database holds: for the one or two rows a sent write changes, the unit
-    of work's flush at the commit cost more than the statements (a sixth of a sender's
-    instructions at one write a batch, as paced writes always go). Its `last_error` is
-    written as the object holds it (the sender sets it back to the error before this
-    attempt)."""
-    now = now or utcnow()
-    fields = {
-        "status": "sent",
-        "sent_at": now,
-        "attempts": write.attempts + 1,
-        "result": json.dumps(result, ensure_ascii=False)[:4000] if result is not None else None,
-        "last_error": write.last_error,
-    }
-    _SENT.execute(session.connection(), {"row": write.id, **{f"new_{k}": v for k, v in fields.items()}})
-    for name, value in fields.items():
-        set_committed_value(write, name, value)
+    """The write is done (`mark_all_sent` for one)."""
+    mark_all_sent(session, installation, [(write, result)], now or utcnow(), touched=touched)
+
+
+def mark_all_sent(session: Session, installation: Installation, done: list[tuple[GitHubWrite, Any]], now: datetime, *, touched: bool = True) -> None:
+    """These writes are done, each with what GitHub answered it. Written at once by
+    statements built once (all the rows' in one call to the driver: on PostgreSQL one
+    wait for the server, not one a write), and the objects told it is what the database
+    holds: for the one or two rows a sent write changes, the unit of work's flush at the
+    commit cost more than the statements (a sixth of a sender's instructions at one
+    write a batch, as paced writes always go). Each `last_error` is written as the
+    object holds it (the sender sets it back to the error before this attempt)."""
+    if not done:
+        return
+    rows = []
+    for write, result in done:
+        fields = {
+            "status": "sent",
+            "sent_at": now,
+            "attempts": write.attempts + 1,
+            "result": json.dumps(result, ensure_ascii=False)[:4000] if result is not None else None,
+            "last_error": write.last_error,
+        }
+        rows.append((write, fields))
+    params = [{"row": write.id, **{f"new_{k}": v for k, v in fields.items()}} for write, fields in rows]
+    _SENT.execute_many(session.connection(), params)
+    for write, fields in rows:
+        for name, value in fields.items():
+            set_committed_value(write, name, value)
     if touched:
         _spaced_from(session, installation, now)
 

@@ -256,6 +256,67 @@ def test_a_sent_write_records_its_attempt_and_answer_and_spaces_its_installation
         assert outbox.pending_count(session) == 0
 
 
+def test_a_batch_of_sent_writes_each_records_its_own_answer_in_one_call_to_the_driver(engine):
+    """A sender's batch marked sent together: each row its own attempts, error and
+    answer, the installation's last write the time they were recorded; a statement that
+    returns rows is refused by the batch call, not run."""
+    ids = _queue(engine, *(gw.comment(INSTALLATION, REPO, 1, f"reply {i}") for i in range(3)))
+    at = utcnow().replace(microsecond=500000)
+    with Session(engine) as session:
+        session.get(GitHubWrite, ids[1]).attempts = 4
+        session.get(GitHubWrite, ids[1]).last_error = "GitHub answered 503"
+        session.commit()
+        installation = session.get(Installation, INSTALLATION)
+        writes = [session.get(GitHubWrite, i) for i in ids]
+        outbox.mark_all_sent(session, installation, [(w, {"status": 201, "id": 100 + n}) for n, w in enumerate(writes)], at)
+        assert not session.dirty
+        assert [w.status for w in writes] == ["sent"] * 3
+        session.commit()
+    with Session(engine) as session:
+        rows = [session.get(GitHubWrite, i) for i in ids]
+        assert [(r.status, r.attempts, r.last_error, r.sent_at) for r in rows] == [
+            ("sent", 1, None, at), ("sent", 5, "GitHub answered 503", at), ("sent", 1, None, at)
+        ]
+        assert [json.loads(r.result)["id"] for r in rows] == [100, 101, 102]
+        assert session.get(Installation, INSTALLATION).last_write_at == at
+    with engine.connect() as connection, pytest.raises(TypeError):
+        DriverStatement(sa.select(GitHubWrite.id)).execute_many(connection, [{}])
+
+
+def test_a_deliverys_writes_are_stored_in_the_order_queued_its_named_one_at_once(engine):
+    """A handler's writes without a key wait to be stored together; one with a key (the
+    summary) is stored at once, after those queued before it, so a look for it finds it;
+    every row in the order queued (the sender's order)."""
+    import logging
+
+    from bot.pipeline.context import Context
+    from bot.settings import Settings
+
+    _queue(engine)  # the installation
+    now = utcnow()
+    with Session(engine) as session:
+        ctx = Context(
+            delivery_id="d-1", event="issue_comment", action="created", payload={}, installation_id=INSTALLATION, repository=REPO,
+            session=session, github=None, settings=Settings(), now=now, received_at=now, log=logging.LoggerAdapter(logging.getLogger(__name__), {}),
+        )  # fmt: skip
+        ctx.write(gw.delete_sealed_bid(INSTALLATION, REPO, 11))
+        assert outbox.pending_count(session) == 0  # not yet
+        ctx.write(Write(INSTALLATION, kind="summary", body={"n": 1}, coalesce_key="summary:1"))
+        assert outbox.hold_pending_named(session, "summary:1")
+        ctx.write(gw.comment(INSTALLATION, REPO, 1, "reply"))
+        ctx.write(gw.comment(INSTALLATION, REPO, 1, "second reply"))
+        ctx.store_writes()
+        session.commit()
+    with Session(engine) as session:
+        rows = list(session.exec(sa.select(GitHubWrite).order_by(GitHubWrite.id)).scalars())
+        assert [(r.kind, r.method, json.loads(r.body).get("body") if r.body else None) for r in rows] == [
+            ("request", "DELETE", None), ("summary", None, None), ("request", "POST", "reply"), ("request", "POST", "second reply")
+        ]
+        assert {r.delivery_id for r in rows} == {"d-1"}
+    with Session(engine) as session, pytest.raises(ValueError):
+        outbox.enqueue_all(session, [Write(INSTALLATION, kind="summary", coalesce_key="summary:1")], None, now)
+
+
 def _an_opportunity(**fields) -> Opportunity:
     values = dict(
         installation_id=INSTALLATION, repository=REPO, issue_number=7, title="Accessible forms", html_url=f"https://github.test/{REPO}/issues/7",

@@ -35,11 +35,29 @@ class Context:
     # GitHub sent it again because recovery asked (it had failed to deliver it).
     recovered: bool = False
     queued: list[Write] = field(default_factory=list)
+    # Queued and not stored yet: stored together by `store_writes`.
+    unstored: list[Write] = field(default_factory=list, repr=False)
 
     def write(self, write: Write) -> None:
-        """Queues a GitHub write; it commits with this delivery's effects."""
+        """Queues a GitHub write; it commits with this delivery's effects. A write without
+        a coalesce key is stored with the others queued after it (`store_writes`, which
+        the worker calls when the delivery's handlers are done, before its savepoint
+        ends); one with a key (the summary) at once, after those queued before it: a
+        handler may look for it (`outbox.hold_pending_named`), and the order holds."""
         self.queued.append(write)
-        outbox.enqueue(self.session, write, delivery_id=self.delivery_id, now=self.now)
+        if write.coalesce_key:
+            self.store_writes()
+            outbox.enqueue(self.session, write, delivery_id=self.delivery_id, now=self.now)
+        else:
+            self.unstored.append(write)
+
+    def store_writes(self) -> None:
+        """Stores the writes queued and not stored yet, in their order, in one call to the
+        database's driver (a bid's reply and its comment's removal: one wait for
+        PostgreSQL, not two)."""
+        if self.unstored:
+            writes, self.unstored = self.unstored, []
+            outbox.enqueue_all(self.session, writes, self.delivery_id, self.now)
 
     @property
     def written_at(self) -> datetime:

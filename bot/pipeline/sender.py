@@ -256,6 +256,7 @@ class Sender:
         with Session(self._work_engine, expire_on_commit=False) as session:
             installation = outbox.relock_installation(session, installation_id)
             writes = outbox.reload(session, [call.write_id for call in calls])
+            sent: list = []  # marked sent together, once the batch is settled (`outbox.mark_all_sent`)
             for i, call in enumerate(calls):
                 write = writes[call.write_id]
                 if i >= len(outcomes):
@@ -263,17 +264,23 @@ class Sender:
                     continue
                 outcome = outcomes[i]
                 if outcome.error is None:
-                    self._settle_sent(session, installation, write, call, outcome.answer, now)
+                    self._settle_sent(session, installation, write, call, outcome.answer, now, sent)
                 else:
                     write.last_error = call.previous_error
                     self._settle_failure(
                         session, installation, write, outcome.error, touched=outcome.touched, ambiguous_before=call.ambiguous_before, now=now, path=call.prepared.path
                     )
+            outbox.mark_all_sent(session, installation, sent, now)
             session.commit()
 
-    def _settle_sent(self, session: Session, installation, write: GitHubWrite, call: "Call", answer: Answer, now: datetime) -> None:
+    def _settle_sent(self, session: Session, installation, write: GitHubWrite, call: "Call", answer: Answer, now: datetime, sent: list) -> None:
+        """Records what GitHub answered a write it took; the write joins `sent`, for the
+        caller to mark with the others before it commits."""
         write.last_error = call.previous_error
         if write.then:
+            # Its follow-up sees the writes before it marked, as it did one write at a time.
+            outbox.mark_all_sent(session, installation, sent, now)
+            sent.clear()
             then = json.loads(write.then)
             follow = self.follows.get(then.get("op", ""))
             if follow is None:
@@ -281,7 +288,7 @@ class Sender:
                 log.error("write %s names no known follow-up %r: GitHub's answer is not recorded", write.id, then.get("op"))
             else:
                 follow(session, then, answer)
-        outbox.mark_sent(session, installation, write, _summary(answer), now)
+        sent.append((write, _summary(answer)))
         log.info("write %s sent: %s %s -> %s", write.id, call.prepared.method, call.prepared.path, answer.status, extra=_fields(installation, write, call.prepared.path))
 
     def _settle_failure(

@@ -243,6 +243,7 @@ class Worker:
                     handler(ctx)
                 if recovered and self.on_recovered is not None:
                     self.on_recovered(ctx)
+                ctx.store_writes()  # within the savepoint: a failure above leaves none
         except Exception as exc:
             if isinstance(exc, DBAPIError) and try_again(exc):
                 # The database aborted the transaction to break a deadlock: not this
