@@ -111,15 +111,14 @@ class DriverStatement:
         """Runs a statement that returns no rows once for each of `many`, as `execute`
         would one by one, with one call to the driver's `executemany`: on PostgreSQL
         (psycopg's pipeline) the rows' statements go to the server together, and their
-        answers are awaited once, not once a row). One row is run as `execute` runs it."""
-        dialect = connection.dialect
-        form = self._form(dialect)
+        answers are awaited once, not once a row. One row is run as `execute` runs it."""
+        form = self._form(connection.dialect)
         if form.returns_rows:
             raise TypeError("execute_many runs statements that return no rows")
-        if not many:
-            return
-        arguments = [self._arguments(form, params) for params in many]
-        self._run(connection, form, arguments if len(arguments) > 1 else arguments[0], many=len(arguments) > 1)
+        if len(many) == 1:
+            self._run(connection, form, self._arguments(form, many[0]))
+        elif many:
+            self._run(connection, form, [self._arguments(form, params) for params in many], many=True)
 
     def execute(self, connection: sa.Connection, params: dict[str, Any]) -> "Rows":
         """Runs the statement on the connection's driver cursor, in the connection's

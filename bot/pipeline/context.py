@@ -34,7 +34,6 @@ class Context:
     permissions: Any = None  # bot.stages.people.PermissionMemory
     # GitHub sent it again because recovery asked (it had failed to deliver it).
     recovered: bool = False
-    queued: list[Write] = field(default_factory=list)
     # Queued and not stored yet: stored together by `store_writes`.
     unstored: list[Write] = field(default_factory=list, repr=False)
 
@@ -44,7 +43,6 @@ class Context:
         the worker calls when the delivery's handlers are done, before its savepoint
         ends); one with a key (the summary) at once, after those queued before it: a
         handler may look for it (`outbox.hold_pending_named`), and the order holds."""
-        self.queued.append(write)
         if write.coalesce_key:
             self.store_writes()
             outbox.enqueue(self.session, write, delivery_id=self.delivery_id, now=self.now)
