@@ -6,7 +6,7 @@ import sqlite3
 import threading
 from collections import deque
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -63,6 +63,8 @@ class _TurnLock:
 
     class _Waiter:
         granted = False
+        urgent = False
+        notify = None
 
     checkpointer = False  # whether a Checkpointer copies the WAL back (then no commit does)
 
@@ -73,29 +75,61 @@ class _TurnLock:
         self._normal: deque = deque()
         self._urgent_in_a_row = 0
 
+    def _taken_or_queued(self, urgent: bool, queue: bool):
+        """(Called holding _cond.) True when the lock was free (now held); else a new
+        waiter queued, or None with `queue` false."""
+        if not self._held and not self._urgent and not self._normal:
+            self._held = True
+            return True
+        if not queue:
+            return None
+        waiter = self._Waiter()
+        waiter.urgent = urgent
+        (self._urgent if urgent else self._normal).append(waiter)
+        return waiter
+
     def acquire(self, timeout: float, urgent: bool = False) -> bool:
         with self._cond:
-            if not self._held and not self._urgent and not self._normal:
-                self._held = True
-                return True
-            if timeout <= 0:
-                return False
-            waiter = self._Waiter()
-            queue = self._urgent if urgent else self._normal
-            queue.append(waiter)
+            waiter = self._taken_or_queued(urgent, queue=timeout > 0)
+            if waiter is None or waiter is True:
+                return waiter is True
             if self._cond.wait_for(lambda: waiter.granted, timeout):
                 return True
-            queue.remove(waiter)  # not granted: still queued; its turn is skipped
-            return False
+            return self._withdrawn(waiter)  # not granted: its turn is skipped
+
+    def acquire_or_queue(self, notify: Callable[[], None], urgent: bool = False):
+        """True when the lock was free this instant (now held); else a waiter queued for
+        it, whose `notify` the releasing thread calls once the lock is handed to it
+        (`withdraw` gives up its turn): for an event loop, which must not wait."""
+        with self._cond:
+            waiter = self._taken_or_queued(urgent, queue=True)
+            if waiter is not True:
+                waiter.notify = notify
+            return waiter
+
+    def withdraw(self, waiter) -> bool:
+        """A queued waiter gives up its turn; True when it was handed the lock already
+        (then its caller holds it, and releases it)."""
+        with self._cond:
+            return self._withdrawn(waiter)
+
+    def _withdrawn(self, waiter) -> bool:
+        if waiter.granted:
+            return True
+        (self._urgent if waiter.urgent else self._normal).remove(waiter)
+        return False
 
     def release(self) -> None:
         with self._cond:
             queue = self._next_queue()
-            if queue:
-                queue.popleft().granted = True  # handed over: it stays held
-                self._cond.notify_all()
-            else:
+            if not queue:
                 self._held = False
+                return
+            waiter = queue.popleft()
+            waiter.granted = True  # handed over: it stays held
+            self._cond.notify_all()
+        if waiter.notify is not None:
+            waiter.notify()
 
     def _next_queue(self) -> deque:
         # Urgent first, but never for ever: under an endless flood of deliveries the

@@ -12,6 +12,7 @@ import time
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Optional
 
 import httpx
 import pytest
@@ -240,3 +241,95 @@ def test_a_body_that_never_finishes_gets_408(server):
     answer = _answer(sock, 5)
     sock.close()
     assert answer.startswith(b"HTTP/1.1 408") and time.monotonic() - started < 4
+
+
+class _Transport:
+    """What uvicorn's protocol writes to, each call kept (a write, or writelines' parts)."""
+
+    def __init__(self):
+        self.calls: list[list[bytes]] = []
+        self.closed = False
+
+    def get_extra_info(self, name, default=None):
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 5555)}.get(name, default)
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def write(self, data) -> None:
+        self.calls.append([bytes(data)])
+
+    def writelines(self, parts) -> None:
+        self.calls.append([bytes(p) for p in parts])
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def _served(app, *chunks: bytes, turns: int = 20, transport: Optional[_Transport] = None) -> _Transport:
+    """`devex-bot serve`'s protocol on a transport that records: `chunks` received in
+    turn (and, with `transport` given, on that connection's protocol, kept on it)."""
+    from uvicorn.config import Config
+    from uvicorn.server import ServerState
+
+    from bot.pipeline.http_limits import server_options
+
+    if transport is None:
+        config = Config(app=app, lifespan="off", log_level="warning", **server_options(10.0))
+        config.load()
+        protocol = config.http_protocol_class(config=config, server_state=ServerState(), app_state={})
+        transport = _Transport()
+        transport.protocol = protocol
+        protocol.connection_made(transport)
+    for chunk in chunks:
+        transport.protocol.data_received(chunk)
+        for _ in range(turns):
+            await asyncio.sleep(0)
+    return transport
+
+
+async def _stored_answer(scope, receive, send) -> None:
+    await receive()
+    await send({"type": "http.response.start", "status": 202, "headers": [(b"content-type", b"application/json"), (b"content-length", b"15")]})
+    await send({"type": "http.response.body", "body": b'{"stored":true}'})
+
+
+def test_each_answer_goes_out_in_one_write_its_status_line_and_headers_with_its_body():
+    """uvicorn writes an answer's head and body apart: two TCP segments, two wake-ups of
+    GitHub's side. `devex-bot serve` sends each answer whole, in one write, request after
+    request on a kept-alive connection."""
+    request = b"POST /webhooks HTTP/1.1\r\nHost: devex.test\r\nContent-Length: 2\r\n\r\n{}"
+    transport = asyncio.run(_served(_stored_answer, request, request))
+    assert len(transport.calls) == 2  # one call an answer
+    for call in transport.calls:
+        whole = b"".join(call)
+        assert whole.startswith(b"HTTP/1.1 202 Accepted\r\n") and whole.endswith(b'\r\n\r\n{"stored":true}')
+    assert not transport.closed
+
+
+def test_a_100_continue_goes_out_at_once_and_an_answer_cut_short_still_sends_its_head():
+    """The interim `100 Continue` is not held (the client waits for it to send the body);
+    an app that fails after starting its answer: its head is sent before the connection closes."""
+    asked = b"POST /webhooks HTTP/1.1\r\nHost: devex.test\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"
+
+    async def continued() -> _Transport:
+        transport = await _served(_stored_answer, asked)
+        assert transport.calls == [[b"HTTP/1.1 100 Continue\r\n\r\n"]]  # at once, alone
+        return await _served(_stored_answer, b"{}", transport=transport)
+
+    transport = asyncio.run(continued())
+    assert len(transport.calls) == 2 and b"".join(transport.calls[1]).startswith(b"HTTP/1.1 202 Accepted\r\n")
+
+    async def fails(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"5")]})
+        raise RuntimeError("the app broke after its head")
+
+    transport = asyncio.run(_served(fails, b"GET /board HTTP/1.1\r\nHost: devex.test\r\n\r\n"))
+    assert transport.closed
+    assert b"".join(b"".join(call) for call in transport.calls).startswith(b"HTTP/1.1 200 OK\r\n")

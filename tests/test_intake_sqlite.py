@@ -123,9 +123,10 @@ def test_a_batch_the_helper_cannot_store_is_stored_here(engine, tmp_path):
     assert not _writer(app)._helper.broken  # it answered: it is asked again next time
 
 
-def test_a_batch_waits_for_the_write_lock_on_a_thread_when_the_worker_holds_it(engine):
+def test_a_batch_waits_for_the_write_lock_on_the_loop_when_the_worker_holds_it(engine):
     """The helper stores only with the process's write lock; while another thread holds
-    it, the batch waits for it off the loop, as before."""
+    it, the batch waits for its turn on the loop (the loop goes on meanwhile), and the
+    helper stores it: no thread of intake's is started for it."""
     app = create_app(engine, SECRET.encode(), ROUTER)
     _started(app)
     taken = threading.Event()
@@ -143,3 +144,23 @@ def test_a_batch_waits_for_the_write_lock_on_a_thread_when_the_worker_holds_it(e
     holder.join()
     assert answer.status_code == 202 and answered_at >= released_at - 0.3
     assert _stored(engine) == 2
+    assert _writer(app)._threads is None and not _writer(app)._helper.broken
+
+
+def test_the_write_lock_hands_a_queued_turn_over_by_telling_its_waiter(engine):
+    """The turn an event loop queues for (it must not block): the holder's release hands
+    it over and calls the waiter's notify; a turn given up before then is skipped."""
+    lock = engine.devex_write_lock
+    told = []
+    assert lock.acquire_or_queue(lambda: told.append("free"), urgent=True) is True  # free: taken
+    waiter = lock.acquire_or_queue(lambda: told.append("granted"), urgent=True)
+    assert waiter is not True and told == []
+    lock.release()
+    assert told == ["granted"] and waiter.granted
+    assert not lock.acquire(timeout=0)  # handed over: still held, by the waiter now
+    given_up = lock.acquire_or_queue(lambda: told.append("never"), urgent=False)
+    assert lock.withdraw(given_up) is False
+    lock.release()
+    assert told == ["granted"]  # the withdrawn turn was skipped, not told
+    assert lock.acquire(timeout=0)  # and the lock is free
+    lock.release()

@@ -41,6 +41,41 @@ class _Refused(Exception):
     """Stops the parser: the request was answered and the connection closed."""
 
 
+class HeadWithBody:
+    """The transport a request's cycle answers on: its status line and headers are held
+    and go out with the first of the body, in one write (one TCP segment, one wake-up
+    of the client), not two. uvicorn writes them apart; GitHub's connections, like
+    every client, read the answer as one. The interim `100 Continue` is not held:
+    the client waits for it before it sends the body."""
+
+    __slots__ = ("_transport", "_held", "_first")
+
+    def __init__(self, transport: asyncio.Transport):
+        self._transport = transport
+        self._held: Optional[bytes] = None
+        self._first = True
+
+    def write(self, data: bytes) -> None:
+        if self._first and not data.startswith(b"HTTP/1.1 100 "):
+            self._first = False
+            self._held = data
+            return
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._transport.writelines((held, data))
+            return
+        self._transport.write(data)
+
+    def close(self) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._transport.write(held)
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     header_timeout: float = 10.0
 
@@ -134,6 +169,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._disarm()
         self._began = False
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.transport is self.transport:
+            cycle.transport = HeadWithBody(self.transport)
 
 
 def protocol(header_timeout: float) -> type:

@@ -14,11 +14,10 @@ the same statement, commits it with `synchronous=FULL`, and answers with the
 delivery ids stored; the answer arrives on a pipe the loop watches, as a
 request would, and only then are the batch's deliveries answered. Meanwhile
 the loop reads and checks the next requests. The web process's write lock
-(`storage.db`) is taken on the loop for the helper's transaction, exactly as
-when the loop stored the batch itself: at once or not at all (then the batch
-waits for it on a thread, as before), intake's turn ahead of background
-work's, and no writer of the web process (the worker, the sender, the
-checkpointer's last step) in the middle of it.
+(`storage.db`) is taken on the loop for the helper's transaction: at once, or
+intake's turn waited for on the loop (ahead of background work's; the releasing
+thread tells the loop), and no writer of the web process (the worker, the
+sender, the checkpointer's last step) in the middle of it.
 
 If the helper cannot be started, dies, answers that it could not store the
 batch, or does not answer within `TIMEOUT` (it is then killed, so that its
