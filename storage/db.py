@@ -91,8 +91,10 @@ class _TurnLock:
     def acquire(self, timeout: float, urgent: bool = False) -> bool:
         with self._cond:
             waiter = self._taken_or_queued(urgent, queue=timeout > 0)
-            if waiter is None or waiter is True:
-                return waiter is True
+            if waiter is True:
+                return True
+            if waiter is None:
+                return False  # not free, and not to be waited for
             if self._cond.wait_for(lambda: waiter.granted, timeout):
                 return True
             return self._withdrawn(waiter)  # not granted: its turn is skipped

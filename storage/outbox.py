@@ -87,9 +87,10 @@ def enqueue_all(session: Session, writes: list[Write], delivery_id: Optional[str
 
 
 def _store(session: Session, writes: list[Write], delivery_id: Optional[str], now: datetime) -> None:
+    for installation_id in dict.fromkeys(write.installation_id for write in writes):
+        ensure_installation(session, installation_id)  # once each, not once a write
     rows = []
     for write in writes:
-        ensure_installation(session, write.installation_id)
         body = json.dumps(write.body, ensure_ascii=False) if write.body is not None else None
         then = json.dumps(write.then) if write.then else None
         rows.append(
@@ -272,19 +273,18 @@ def mark_all_sent(session: Session, installation: Installation, done: list[tuple
     object holds it (the sender sets it back to the error before this attempt)."""
     if not done:
         return
-    rows = []
-    for write, result in done:
-        fields = {
+    marked = [
+        (write, {
             "status": "sent",
             "sent_at": now,
             "attempts": write.attempts + 1,
             "result": json.dumps(result, ensure_ascii=False)[:4000] if result is not None else None,
             "last_error": write.last_error,
-        }
-        rows.append((write, fields))
-    params = [{"row": write.id, **{f"new_{k}": v for k, v in fields.items()}} for write, fields in rows]
-    _SENT.execute_many(session.connection(), params)
-    for write, fields in rows:
+        })
+        for write, result in done
+    ]  # fmt: skip
+    _SENT.execute_many(session.connection(), [{"row": write.id, **{f"new_{k}": v for k, v in fields.items()}} for write, fields in marked])
+    for write, fields in marked:
         for name, value in fields.items():
             set_committed_value(write, name, value)
     if touched:
