@@ -688,6 +688,9 @@ def test_the_payments_export_as_csv_and_json(harness, sim, clock, monkeypatch, c
     harness.comment(number, OFFICER, "/paid 1 EFT-2026-0042")
 
     monkeypatch.setenv("DATABASE_URL", db_url)
+    # Exported at the harness's now, the day of the merges: the second is payable, not yet
+    # due (with the real clock it turned overdue 30 days after the harness's fixed date).
+    monkeypatch.setattr("bot.stages.exports.utcnow", clock)
     assert main(["export", "payments", "--format", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert list(rows[0]) == [

@@ -19,6 +19,7 @@ from bot.stages.disclosure import disclosure
 from storage import finance as finance_store
 from storage import acceptance as acceptances
 from storage import procurement as store
+from storage.tables import utcnow
 
 
 def _tax_basis(include: bool) -> str:
@@ -93,7 +94,7 @@ def proposals(session: Session) -> list[dict]:
 
 
 def payments(session: Session, now: datetime | None = None) -> list[dict]:
-    now = now or datetime.now(timezone.utc)
+    now = now or utcnow()
     commitments = finance_store.commitments(session)
     certifications = finance_store.certifications(session)
     rows = []
