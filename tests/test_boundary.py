@@ -272,18 +272,25 @@ class _Transport:
         pass
 
 
-async def _served(app, *chunks: bytes, turns: int = 20, transport: Optional[_Transport] = None) -> _Transport:
+async def _served(
+    app, *chunks: bytes, turns: int = 20, transport: Optional[_Transport] = None, plain: bool = False, wait: float = 0.0
+) -> _Transport:
     """`devex-bot serve`'s protocol on a transport that records: `chunks` received in
-    turn (and, with `transport` given, on that connection's protocol, kept on it)."""
+    turn (and, with `transport` given, on that connection's protocol, kept on it).
+    `plain`: uvicorn's own protocol instead, as it comes. `wait`: seconds to wait after
+    the last chunk, the answers' date and server headers as uvicorn's server sets them."""
     from uvicorn.config import Config
     from uvicorn.server import ServerState
 
     from bot.pipeline.http_limits import server_options
 
     if transport is None:
-        config = Config(app=app, lifespan="off", log_level="warning", **server_options(10.0))
+        options = {"http": "httptools"} if plain else server_options(10.0)
+        config = Config(app=app, lifespan="off", log_level="warning", access_log=False, **options)  # as `devex-bot serve`
         config.load()
-        protocol = config.http_protocol_class(config=config, server_state=ServerState(), app_state={})
+        state = ServerState()
+        state.default_headers = [(b"date", b"Wed, 02 Dec 2026 20:00:00 GMT"), (b"server", b"uvicorn")]
+        protocol = config.http_protocol_class(config=config, server_state=state, app_state={})
         transport = _Transport()
         transport.protocol = protocol
         protocol.connection_made(transport)
@@ -291,6 +298,8 @@ async def _served(app, *chunks: bytes, turns: int = 20, transport: Optional[_Tra
         transport.protocol.data_received(chunk)
         for _ in range(turns):
             await asyncio.sleep(0)
+    if wait:
+        await asyncio.sleep(wait)
     return transport
 
 
@@ -311,6 +320,57 @@ def test_each_answer_goes_out_in_one_write_its_status_line_and_headers_with_its_
         whole = b"".join(call)
         assert whole.startswith(b"HTTP/1.1 202 Accepted\r\n") and whole.endswith(b'\r\n\r\n{"stored":true}')
     assert not transport.closed
+
+
+def _intake_endpoint(body_timeout: float = 10.0):
+    from bot.pipeline.pacing import IntakeActivity
+    from bot.pipeline.webhooks import WebhookEndpoint
+
+    async def store(delivery) -> bool:
+        return True
+
+    return WebhookEndpoint(store, SECRET.encode(), ROUTER, IntakeActivity(), body_timeout)
+
+
+def _request(body: bytes, headers: dict, version: bytes = b"1.1", extra: bytes = b"") -> bytes:
+    lines = b"".join(b"%s: %s\r\n" % (name.encode(), value.encode()) for name, value in headers.items())
+    return b"POST /webhooks HTTP/%s\r\nHost: devex.test\r\nContent-Length: %d\r\n%s%s\r\n%s" % (version, len(body), lines, extra, body)
+
+
+_COMMAND = command_comment("/bid 1,000.00")
+_INTAKE_REQUESTS = {
+    "stored": _request(_COMMAND, headers_for(_COMMAND)),
+    "bad signature": _request(_COMMAND, headers_for(_COMMAND, signature="sha256=00")),
+    "ignored, HTTP/1.0": _request(_ping(1), headers_for(_ping(1), event="watch"), version=b"1.0"),
+    "stored, connection: close": _request(_COMMAND, headers_for(_COMMAND), extra=b"Connection: close\r\n"),
+    "a body that does not come": _request(_COMMAND, headers_for(_COMMAND))[: -len(_COMMAND)],
+}
+
+
+@pytest.mark.parametrize("case", list(_INTAKE_REQUESTS))
+def test_intake_writes_its_answer_whole_in_one_call_the_bytes_uvicorn_would_write(case):
+    """Intake's answers skip uvicorn's two ASGI sends (`AnswerCycle.answer`): the bytes
+    are the ones uvicorn's own protocol writes for them, the server's date and server
+    headers first, `connection: close` where the connection ends (and then it does),
+    and a request pipelined behind is answered after."""
+    request = _INTAKE_REQUESTS[case]
+    endpoint = _intake_endpoint(body_timeout=0.05)
+    follow = b"" if case == "a body that does not come" else _INTAKE_REQUESTS["stored"]
+    ours = asyncio.run(_served(endpoint, request + follow, wait=0.2))
+    uvicorns = asyncio.run(_served(endpoint, request + follow, plain=True, wait=0.2))
+    def written(transport: _Transport) -> bytes:
+        return b"".join(b"".join(call) for call in transport.calls)
+
+    assert written(ours) == written(uvicorns) and ours.closed == uvicorns.closed
+    assert len(uvicorns.calls) == 2 * len(ours.calls)  # uvicorn: a head, then a body
+    assert all(len(call) == 1 for call in ours.calls)  # ours: each answer one buffer, made whole
+    first = b"".join(ours.calls[0])
+    assert first.startswith(b"HTTP/1.1 %s" % {"stored": b"202", "bad signature": b"401", "ignored, HTTP/1.0": b"200", "stored, connection: close": b"202", "a body that does not come": b"408"}[case])
+    assert first.split(b"\r\n")[1:3] == [b"date: Wed, 02 Dec 2026 20:00:00 GMT", b"server: uvicorn"]
+    closes = case in ("ignored, HTTP/1.0", "stored, connection: close", "a body that does not come")
+    assert (b"\r\nconnection: close\r\n" in first) == closes and ours.closed == closes
+    if not closes:
+        assert len(ours.calls) == 2 and b"".join(ours.calls[1]).startswith(b"HTTP/1.1 202 Accepted\r\n")
 
 
 def test_a_100_continue_goes_out_at_once_and_an_answer_cut_short_still_sends_its_head():
