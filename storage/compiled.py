@@ -31,7 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 
 class _Form:
-    __slots__ = ("sql", "keys", "order", "processors", "fixed", "returns_rows", "results")
+    __slots__ = ("sql", "keys", "order", "processors", "fixed", "returns_rows", "results", "libpq", "libpq_sql", "libpq_order")
 
     def __init__(
         self, sql: str, keys: frozenset, order: Optional[tuple[str, ...]], processors: dict[str, Callable[[Any], Any]], fixed: dict[str, Any], returns_rows: bool
@@ -47,6 +47,11 @@ class _Form:
         # until the first rows came back (a processor may ask the driver's type code, as
         # PostgreSQL's numeric does).
         self.results: Optional[tuple[Optional[Callable[[Any], Any]], ...]] = None
+        # PostgreSQL: the statement run straight through libpq (storage/libpq.py), its
+        # `$1` parameters in this order; None elsewhere.
+        self.libpq: Optional[Callable[..., Optional[list]]] = None
+        self.libpq_sql = b""
+        self.libpq_order: tuple[str, ...] = ()
 
 
 class DriverStatement:
@@ -89,7 +94,13 @@ class DriverStatement:
             fixed = {name: (processors[name](value) if name in processors else value) for name, value in fixed.items()}
             order = tuple(used) if dialect.paramstyle == "qmark" else None
             returns_rows = isinstance(self.statement, sa.Select) or len(self.statement.exported_columns) > 0
-            form = self._forms[dialect.name] = _Form(compiled.string, keys, order, processors, fixed, returns_rows)
+            form = _Form(compiled.string, keys, order, processors, fixed, returns_rows)
+            if dialect.name == "postgresql" and dialect.driver == "psycopg":
+                from storage import libpq
+
+                form.libpq = libpq.run
+                form.libpq_sql, form.libpq_order = _numbered(compiled.string)
+            self._forms[dialect.name] = form
         return form
 
     def _results(self, dialect: sa.Dialect, description) -> tuple[Optional[Callable[[Any], Any]], ...]:
@@ -133,6 +144,14 @@ class DriverStatement:
         dialect = connection.dialect
         if not connection.in_transaction():
             connection.begin()
+        if form.libpq is not None and not many and (form.results is not None or not form.returns_rows):
+            # Its rows' conversions known (from a first run on a cursor): straight through libpq.
+            try:
+                rows = form.libpq(connection.connection, form.libpq_sql, [arguments[name] for name in form.libpq_order], form.returns_rows)
+            except dialect.loaded_dbapi.Error as error:
+                raise self._error(connection, form, arguments, error, None) from error
+            if rows is not None:
+                return Rows(self._converted(form, rows))
         cursor = connection.connection.cursor()
         try:
             if many:
@@ -144,16 +163,40 @@ class DriverStatement:
             rows = cursor.fetchall()
             if form.results is None:
                 form.results = self._results(dialect, cursor.description)
-            if form.results:
-                rows = [tuple(value if convert is None or value is None else convert(value) for convert, value in zip(form.results, row)) for row in rows]
-            return Rows(rows)
+            return Rows(self._converted(form, rows))
         except dialect.loaded_dbapi.Error as error:
-            dropped = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
-            if dropped:
-                connection.invalidate(error)
-            raise sa.exc.DBAPIError.instance(form.sql, arguments, error, dialect.loaded_dbapi.Error, connection_invalidated=dropped, dialect=dialect) from error
+            raise self._error(connection, form, arguments, error, cursor) from error
         finally:
             cursor.close()
+
+    @staticmethod
+    def _converted(form: _Form, rows: list) -> list:
+        if form.results:
+            return [tuple(value if convert is None or value is None else convert(value) for convert, value in zip(form.results, row)) for row in rows]
+        return rows
+
+    @staticmethod
+    def _error(connection: sa.Connection, form: _Form, arguments, error: Exception, cursor) -> sa.exc.DBAPIError:
+        """The driver's error as SQLAlchemy raises it; a connection found dropped is invalidated."""
+        dialect = connection.dialect
+        dropped = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
+        if dropped:
+            connection.invalidate(error)
+        return sa.exc.DBAPIError.instance(form.sql, arguments, error, dialect.loaded_dbapi.Error, connection_invalidated=dropped, dialect=dialect)
+
+
+def _numbered(sql: str) -> tuple[bytes, tuple[str, ...]]:
+    """A pyformat statement with libpq's parameters: each `%(name)s` numbered `$1`, `$2`...
+    in the order the names first appear (as psycopg numbers them), `%%` a `%` again."""
+    order: dict[str, int] = {}
+
+    def number(match: re.Match) -> str:
+        name = match.group(1)
+        if name is None:
+            return "%"
+        return "$%d" % order.setdefault(name, len(order) + 1)
+
+    return re.sub(r"%%|%\((\w+)\)s", number, sql).encode(), tuple(order)
 
 
 class Rows:

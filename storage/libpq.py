@@ -1,0 +1,101 @@
+"""A hot statement on PostgreSQL straight through libpq: psycopg's own connection,
+dumpers and loaders, without its cursor.
+
+psycopg's cursor costs about 45 us of CPU a statement on top of libpq's own work
+(its execution generators, the prepared-statement book-keeping, a cursor made and
+closed each time): a statement run with `cursor.execute` and read with
+`fetchall` took 70 to 77 us of the client's CPU, the same statement prepared once
+and run with `PGconn.exec_prepared`, its values dumped and its rows loaded by
+psycopg's `Transformer`, 26 to 27 (this machine, 2026-12-02; docs/benchmarks.md,
+issue 18, eleventh pass). A bid runs about ten such statements in the worker.
+
+The statement, its values and its rows are psycopg's: the same SQL (its
+`%(name)s` placeholders numbered as psycopg numbers them), the values dumped by
+the connection's own dumpers in text, the rows loaded by its loaders, an error
+raised as psycopg raises it (the class for its SQLSTATE: a deadlock is still
+`DeadlockDetected`, which the worker runs again). libpq lets go of the
+interpreter's lock while it waits for the server, as psycopg does.
+
+A prepared statement lives in the server session until psycopg deallocates it:
+psycopg drops every statement it prepared at a rollback (`DEALLOCATE ALL`) and
+the oldest past `prepared_max`. So these statements are entered in psycopg's own
+register of prepared statements (`Connection._prepared`), keyed apart from its
+own; when psycopg clears or rotates the register, ours go with its, and are
+prepared again, under a new name, the next time they run.
+
+This path is taken only where it does exactly what the cursor would: a psycopg 3
+connection in the middle of a transaction (psycopg begins one itself at the first
+statement of a transaction, with its BEGIN), no pipeline open, its register of
+prepared statements as this module knows it. Anywhere else (`None`), the caller
+runs the statement on a cursor.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Optional
+
+import psycopg
+from psycopg import pq
+from psycopg.adapt import PyFormat, Transformer
+from psycopg.errors import error_from_result
+
+_TUPLES_OK, _COMMAND_OK = pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK
+_IN_TRANSACTION = pq.TransactionStatus.INTRANS
+_names = itertools.count(1)
+_TRANSFORMER = "devex_libpq_transformer"
+
+
+def run(proxied: Any, sql: bytes, values: list, returns_rows: bool) -> Optional[list]:
+    """The statement's rows ([] when it returns none), or None when this path does not
+    apply (nothing sent). `proxied`: the SQLAlchemy pool's connection; `sql`: the
+    statement with `$1`-style parameters; `values`: converted, in their order."""
+    connection = proxied.dbapi_connection
+    if type(connection) is not psycopg.Connection or connection._pipeline is not None:
+        return None
+    pgconn = connection.pgconn
+    if pgconn.transaction_status != _IN_TRANSACTION:
+        return None
+    register = getattr(getattr(connection, "_prepared", None), "_names", None)
+    if not hasattr(register, "move_to_end"):
+        return None  # a psycopg whose register this module does not know
+    transformer = proxied.info.get(_TRANSFORMER)
+    if transformer is None or transformer.connection is not connection:
+        transformer = proxied.info[_TRANSFORMER] = Transformer(connection)
+    with connection.lock:  # as psycopg holds it for each of its own statements
+        return _run(connection, pgconn, register, transformer, sql, values, returns_rows)
+
+
+def _run(connection: Any, pgconn: Any, register: Any, transformer: Transformer, sql: bytes, values: list, returns_rows: bool) -> list:
+    dumped = transformer.dump_sequence(values, [PyFormat.TEXT] * len(values))
+    types = transformer.types
+    # Keyed as psycopg keys its own (the query, its values' types), under a prefix of ours.
+    key = (b"devex:" + sql, types)
+    name = register.get(key)
+    encoding = connection.info.encoding
+    if name is None:
+        name = b"devex_%d" % next(_names)
+        prepared = pgconn.prepare(name, sql, types)
+        if prepared.status != _COMMAND_OK:
+            raise _failure(connection, prepared, encoding)
+        register[key] = name
+    else:
+        register.move_to_end(key)
+    result = pgconn.exec_prepared(name, dumped, transformer.formats, 0)
+    status = result.status
+    if status == _TUPLES_OK:
+        if not returns_rows:
+            return []
+        transformer.set_pgresult(result)
+        return transformer.load_rows(0, result.ntuples, tuple)
+    if status == _COMMAND_OK:
+        return []
+    raise _failure(connection, result, encoding)
+
+
+def _failure(connection: Any, result: Any, encoding: str) -> Exception:
+    """psycopg's error for a failed result; where the connection itself is lost, the
+    OperationalError psycopg's cursor would raise (the connection `broken`)."""
+    if connection.pgconn.status == pq.ConnStatus.BAD:
+        return psycopg.OperationalError(f"the connection to the server was lost: {connection.pgconn.get_error_message(encoding)}")
+    return error_from_result(result, encoding=encoding)

@@ -1,0 +1,102 @@
+"""On PostgreSQL, a compiled statement in the middle of a transaction runs straight
+through libpq (storage/libpq.py): the rows, the errors and a dropped connection are
+what psycopg's cursor gives, and psycopg's rollbacks (which deallocate every prepared
+statement) do not leave it running a statement the server no longer has."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from storage.compiled import DriverStatement
+from storage.procurement import _AUDIT_INSERT
+from storage.tables import AuditEvent, utcnow
+
+pytestmark = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+
+_EVENTS = AuditEvent.__table__
+_READ = DriverStatement(
+    sa.select(_EVENTS.c.id, _EVENTS.c.opportunity_id, _EVENTS.c.actor, _EVENTS.c.detail, _EVENTS.c.url, _EVENTS.c.at)
+    .where(_EVENTS.c.actor == sa.bindparam("actor"), _EVENTS.c.at >= sa.bindparam("since"))
+    .order_by(_EVENTS.c.id)
+)
+
+
+def _values(**changes) -> dict:
+    return {"opportunity_id": 7, "actor": "bob", "kind": "k", "detail": '{"amount": "12.50", "note": "100 %"}', "delivery_id": None, "url": None, "at": utcnow(), **changes}
+
+
+def _ours(connection) -> list[str]:
+    """The statements this connection's server session holds prepared through libpq."""
+    return connection.exec_driver_sql("SELECT name FROM pg_prepared_statements WHERE name LIKE 'devex%%' ORDER BY name").scalars().all()
+
+
+def test_a_statement_through_libpq_reads_what_the_cursor_reads(engine):
+    at = utcnow().replace(microsecond=123456)
+    big = 2**20  # a value psycopg dumps as another integer type (int4) than a small one (int2)
+    with engine.connect() as connection:
+        for opportunity in (7, big, 8):
+            _AUDIT_INSERT.execute(connection, _values(opportunity_id=opportunity, at=at))
+        connection.commit()
+        since = at - timedelta(seconds=1)
+        first = _READ.execute(connection, {"actor": "bob", "since": since}).rows  # a cursor: its rows' types learnt
+        before = _ours(connection)  # the insert's (it returns no rows: libpq from its first run)
+        again = _READ.execute(connection, {"actor": "bob", "since": since}).rows  # libpq
+        assert len(_ours(connection)) == len(before) + 1
+        core = connection.execute(sa.select(_EVENTS.c.id, _EVENTS.c.opportunity_id, _EVENTS.c.actor, _EVENTS.c.detail, _EVENTS.c.url, _EVENTS.c.at).order_by(_EVENTS.c.id)).all()
+    assert again == first == [tuple(row) for row in core]
+    assert [row[1] for row in again] == [7, big, 8] and again[0][3] == '{"amount": "12.50", "note": "100 %"}'
+    assert again[0][4] is None and again[0][5] == at and again[0][5].tzinfo is not None
+
+
+def test_after_psycopg_deallocates_every_prepared_statement_the_statement_is_prepared_again(engine):
+    """A rollback makes psycopg drop the server's prepared statements (its own and these):
+    the next run prepares the statement again, under a new name, and gives its rows."""
+    since = utcnow() - timedelta(seconds=1)
+    with engine.connect() as connection:
+        _AUDIT_INSERT.execute(connection, _values())
+        connection.commit()
+        for _ in range(7):  # enough for psycopg to prepare its own statements too
+            connection.execute(sa.select(_EVENTS.c.id).where(_EVENTS.c.actor == "bob")).all()
+            assert len(_READ.execute(connection, {"actor": "bob", "since": since}).rows) == 1
+        held = _ours(connection)
+        assert held
+        connection.rollback()
+        assert _ours(connection) == []  # deallocated with psycopg's own
+        connection.exec_driver_sql("SELECT 1")
+        assert len(_READ.execute(connection, {"actor": "bob", "since": since}).rows) == 1
+        assert _ours(connection) and set(_ours(connection)).isdisjoint(held)
+
+
+def test_a_statement_the_database_refuses_through_libpq_raises_sqlalchemys_error(engine):
+    with Session(engine) as session:
+        connection = session.connection()
+        _AUDIT_INSERT.execute(connection, _values(actor="kept"))  # the transaction begun: what follows goes through libpq
+        with pytest.raises(sa.exc.IntegrityError) as refused:
+            _AUDIT_INSERT.execute(connection, _values(actor=None))
+        assert isinstance(refused.value.orig, engine.dialect.loaded_dbapi.Error)
+        assert refused.value.orig.sqlstate == "23502"  # not_null_violation, as the cursor says it
+        assert "INSERT INTO audit_events" in refused.value.statement
+        session.rollback()
+        _AUDIT_INSERT.execute(session.connection(), _values(actor="after"))
+        session.commit()
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT actor FROM audit_events")).scalars().all() == ["after"]
+
+
+def test_a_connection_dropped_under_a_statement_through_libpq_is_invalidated(engine):
+    with engine.connect() as connection:
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()  # in a transaction now
+        _AUDIT_INSERT.execute(connection, _values())
+        with engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+        with pytest.raises(sa.exc.DBAPIError) as dropped:
+            _AUDIT_INSERT.execute(connection, _values())
+        assert dropped.value.connection_invalidated
+    with engine.connect() as connection:
+        _AUDIT_INSERT.execute(connection, _values())
+        connection.commit()
+        assert connection.execute(sa.text("SELECT count(*) FROM audit_events")).scalar() == 1
