@@ -23,6 +23,10 @@ register of prepared statements (`Connection._prepared`), keyed apart from its
 own; when psycopg clears or rotates the register, ours go with its, and are
 prepared again, under a new name, the next time they run.
 
+A background transaction (the worker's, the sender's) begins the same way: psycopg's
+BEGIN and its `SET LOCAL synchronous_commit TO OFF` in one round trip (`begin`),
+where psycopg would send its BEGIN alone and the SET after it.
+
 This path is taken only where it does exactly what the cursor would: a psycopg 3
 connection in the middle of a transaction (psycopg begins one itself at the first
 statement of a transaction, with its BEGIN), no pipeline open, its register of
@@ -41,7 +45,7 @@ from psycopg.adapt import PyFormat, Transformer
 from psycopg.errors import error_from_result
 
 _TUPLES_OK, _COMMAND_OK = pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK
-_IN_TRANSACTION = pq.TransactionStatus.INTRANS
+_IN_TRANSACTION, _IDLE = pq.TransactionStatus.INTRANS, pq.TransactionStatus.IDLE
 _names = itertools.count(1)
 _TRANSFORMER = "devex_libpq_transformer"
 
@@ -91,6 +95,29 @@ def _run(connection: Any, pgconn: Any, register: Any, transformer: Transformer, 
     if status == _COMMAND_OK:
         return []
     raise _failure(connection, result, encoding)
+
+
+def begin(proxied: Any, then: bytes) -> bool:
+    """Opens the connection's transaction with psycopg's own BEGIN and `then` (a
+    statement to run first in it, such as `SET LOCAL ...`) in one round trip to the
+    server, where psycopg would have sent its BEGIN alone before the first statement;
+    False (nothing sent) where this does not apply: the caller runs `then` on a cursor.
+
+    psycopg begins a transaction itself only when the server says none is open, so it
+    sends no BEGIN of its own after this one, and commits or rolls back this one as
+    its own."""
+    connection = proxied.dbapi_connection
+    if type(connection) is not psycopg.Connection or connection._pipeline is not None or connection.autocommit:
+        return False
+    start = getattr(connection, "_get_tx_start_command", None)
+    pgconn = connection.pgconn
+    if start is None or pgconn.transaction_status != _IDLE:
+        return False
+    with connection.lock:
+        result = pgconn.exec_(start() + b"; " + then)
+    if result.status != _COMMAND_OK:
+        raise _failure(connection, result, connection.info.encoding)
+    return True
 
 
 def _failure(connection: Any, result: Any, encoding: str) -> Exception:

@@ -1,7 +1,8 @@
 """On PostgreSQL, a compiled statement in the middle of a transaction runs straight
 through libpq (storage/libpq.py): the rows, the errors and a dropped connection are
 what psycopg's cursor gives, and psycopg's rollbacks (which deallocate every prepared
-statement) do not leave it running a statement the server no longer has."""
+statement) do not leave it running a statement the server no longer has; a background
+transaction begins deferred in one round trip."""
 
 from __future__ import annotations
 
@@ -100,3 +101,72 @@ def test_a_connection_dropped_under_a_statement_through_libpq_is_invalidated(eng
         _AUDIT_INSERT.execute(connection, _values())
         connection.commit()
         assert connection.execute(sa.text("SELECT count(*) FROM audit_events")).scalar() == 1
+
+
+def _round_trips(connection, work) -> tuple[int, object]:
+    """The round trips to the server `work(connection)` takes (libpq's trace: each
+    ReadyForQuery the server sends ends one), and what it returned."""
+    import tempfile
+
+    from psycopg import pq
+
+    pgconn = connection.connection.dbapi_connection.pgconn
+    with tempfile.TemporaryFile() as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            result = work(connection)
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        lines = trace.read().decode().splitlines()
+    return sum(1 for line in lines if line.startswith("B\t") and "\tReadyForQuery" in line), result
+
+
+def test_a_background_transaction_begins_deferred_in_one_round_trip_and_commits(engine):
+    """The worker's and the sender's transactions commit without waiting for the disk
+    (`SET LOCAL synchronous_commit TO OFF`), sent with psycopg's BEGIN in one round trip,
+    not two; what they commit is committed, and intake's durable transactions still wait."""
+    from storage.db import durable, redoable
+
+    background = redoable(engine)
+    with background.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")  # the connection checked out (and pinged) before counting
+
+        def deferred_insert(connection):
+            connection.begin()
+            level = connection.exec_driver_sql("SHOW synchronous_commit").scalar()
+            _AUDIT_INSERT.execute(connection, _values(actor="deferred"))
+            connection.commit()
+            return level
+
+        connection.commit()
+        trips, level = _round_trips(connection, deferred_insert)
+    assert level == "off"
+    # BEGIN with its SET LOCAL, SHOW, the insert (prepared, then run: libpq from its first
+    # run, as it returns no rows), COMMIT; with BEGIN and SET LOCAL apart, one more.
+    assert trips == 5, trips
+    with durable(engine).connect() as connection:
+        assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+        assert connection.exec_driver_sql("SELECT count(*) FROM audit_events WHERE actor = 'deferred'").scalar() == 1
+
+
+def test_a_connection_dropped_before_a_background_transaction_begins_is_invalidated(engine):
+    """The server gone between the pool's ping and the BEGIN: SQLAlchemy's error, the
+    connection invalidated (the pool makes a new one), the next transaction as usual."""
+    from storage.db import redoable
+
+    background = redoable(engine)
+    with background.connect() as connection:
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        connection.commit()
+        with engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+        with pytest.raises(sa.exc.DBAPIError) as dropped:
+            connection.begin()
+        assert dropped.value.connection_invalidated
+    with background.connect() as connection:
+        _AUDIT_INSERT.execute(connection, _values(actor="after"))
+        connection.commit()
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM audit_events WHERE actor = 'after'").scalar() == 1
