@@ -161,6 +161,18 @@ def live_count(session: Session, opportunity_id: int) -> int:
     ).one()
 
 
+def live_and_scored(session: Session, opportunity_id: int) -> tuple[int, int]:
+    """How many live proposals the opportunity has, and how many of them are scored: two
+    counts in one statement, no proposal loaded (each carries its whole text)."""
+    scored = sa.exists().where(Score.proposal_id == Proposal.id)
+    live, with_score = session.exec(
+        select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((scored, 1), else_=0)), 0))
+        .select_from(Proposal)
+        .where(Proposal.opportunity_id == opportunity_id, Proposal.status == "live")
+    ).one()
+    return int(live), int(with_score)
+
+
 _PROPOSAL_COLUMNS = tuple(column.name for column in Proposal.__table__.columns if column.name != "id")
 _PROPOSAL_INSERT = DriverStatement(sa.insert(Proposal.__table__).returning(Proposal.__table__.c.id), _PROPOSAL_COLUMNS)
 

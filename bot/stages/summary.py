@@ -24,8 +24,7 @@ def time_left(deadline: Optional[datetime], now: datetime) -> Optional[dict]:
 
 def summary_body(session: Session, opportunity: Opportunity, now: datetime, desk_base: Optional[str] = None) -> str:
     """The summary's text; raises ConfigError while the repository's configuration is invalid."""
-    proposals = store.proposals(session, opportunity.id, live_only=True)
-    scored = {s.proposal_id for s in store.scores_for(session, opportunity.id)}
+    live, scored = store.live_and_scored(session, opportunity.id)
     payments = {p.milestone_id: p for p in store.payments(session, opportunity.id)}
     milestones = [
         SimpleNamespace(**m.model_dump(), payment=_payment_view(payments.get(m.id), now))
@@ -38,8 +37,8 @@ def summary_body(session: Session, opportunity: Opportunity, now: datetime, desk
         "summary",
         mark="summary",
         o=opportunity,
-        live=len(proposals),
-        scored=len([p for p in proposals if p.id in scored]),
+        live=live,
+        scored=scored,
         left=time_left(opportunity.deadline, now),
         milestones=milestones,
         public=None if opportunity.review_repository_private is None else not opportunity.review_repository_private,
