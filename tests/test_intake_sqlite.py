@@ -164,3 +164,48 @@ def test_the_write_lock_hands_a_queued_turn_over_by_telling_its_waiter(engine):
     assert told == ["granted"]  # the withdrawn turn was skipped, not told
     assert lock.acquire(timeout=0)  # and the lock is free
     lock.release()
+
+
+def _large_bid(number: int) -> tuple[bytes, dict]:
+    """A bid of more than 15 KB, as a proposal with its text comes (bench's are 14.6 KB)."""
+    import json
+
+    from tests.conftest import sign
+
+    body, headers = _bid(number)
+    data = json.loads(body)
+    data["comment"]["body"] = "/bid 5000\n" + "I will do it, and here is how. " * 500
+    body = json.dumps(data).encode()
+    return body, {**headers, "X-Hub-Signature-256": sign(body, SECRET)}
+
+
+def test_a_batch_of_large_deliveries_goes_to_the_helper_whole_in_one_write(engine):
+    """Eight deliveries of more than 15 KB each (together well past a pipe's usual 64 KB)
+    are in the pipe to the helper whole while it cannot read (stopped): nothing is left for the loop to write
+    later, when it is busy with requests; once let go, the helper stores all eight."""
+    app = create_app(engine, SECRET.encode(), ROUTER)
+    pid = _started(app)
+    helper = _writer(app)._helper
+    bids = [_large_bid(n) for n in range(8)]
+    assert all(len(body) > 15_000 for body, _ in bids)
+
+    async def go():
+        async with _client(app) as client:
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                answers = [asyncio.ensure_future(_post(client, body, headers)) for body, headers in bids]
+                deadline = time.monotonic() + 10
+                while len(helper._waiting) == 0 and time.monotonic() < deadline:
+                    await asyncio.sleep(0.01)  # the batch sent (or being sent) to the helper
+                await asyncio.sleep(0.2)
+                sent = len(helper._waiting)
+                left_to_write = len(helper._out)
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            return sent, left_to_write, [await asyncio.wait_for(answer, 10) for answer in answers]
+
+    sent, left_to_write, answers = asyncio.run(go())
+    assert sent >= 1
+    assert left_to_write == 0, f"{left_to_write} bytes of the batch waited for the loop to write them"
+    assert [answer.status_code for answer in answers] == [202] * 8
+    assert _stored(engine) == 1 + 8

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import fcntl
 import logging
 import marshal
 import os
@@ -45,6 +46,20 @@ _HELPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "intake_sqlit
 _LENGTH = struct.Struct("<I")
 # Longer than the helper's own busy timeout (30 s): it answers before this, whatever the database does.
 TIMEOUT = 40.0
+
+
+# The pipe to the helper holds a batch whole: with the usual 64 KB, a batch of eight
+# 15 KB deliveries went in two writes, the second when the loop, busy with requests,
+# came back to it (docs/benchmarks.md, issue 18, twelfth pass).
+PIPE_SIZE = 1 << 20
+
+
+def _widen(descriptor: int) -> None:
+    """The pipe's buffer made PIPE_SIZE where the system allows (Linux), else left as it is."""
+    try:
+        fcntl.fcntl(descriptor, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    except (AttributeError, OSError):  # not Linux, or more than /proc/sys/fs/pipe-max-size
+        pass
 
 
 class HelperFailed(Exception):
@@ -91,6 +106,7 @@ class SqliteWriterProcess:
         self._process.stdout.close()
         os.set_blocking(self._ask, False)
         os.set_blocking(self._answers, False)
+        _widen(self._ask)
         self._finalizer = weakref.finalize(self, _end, self._process, self._ask, self._answers)
         loop.add_reader(self._answers, self._on_answers)
         self._loop = loop
