@@ -250,21 +250,11 @@ def make_engine(url: str, **kwargs) -> Engine:
     if engine.dialect.name == "postgresql":
         from storage import libpq
 
-        deferring = "SET LOCAL synchronous_commit TO OFF"
-
         @event.listens_for(engine, "begin")
         def _postgresql_begin(conn):
             if conn.get_execution_options().get(DURABILITY) == "deferred":
-                # Sent with psycopg's BEGIN, in one round trip, where it can (storage/libpq.py).
-                try:
-                    begun = libpq.begin(conn.connection, deferring.encode())
-                except conn.dialect.loaded_dbapi.Error as error:
-                    dropped = conn.dialect.is_disconnect(error, conn.connection.dbapi_connection, None)
-                    if dropped:
-                        conn.invalidate(error)
-                    raise sa.exc.DBAPIError.instance(deferring, None, error, conn.dialect.loaded_dbapi.Error, connection_invalidated=dropped, dialect=conn.dialect) from error
-                if not begun:
-                    conn.exec_driver_sql(deferring)
+                # Sent with psycopg's BEGIN, in one round trip, where it can.
+                libpq.begin_with(conn, "SET LOCAL synchronous_commit TO OFF")
 
     return engine
 

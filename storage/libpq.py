@@ -24,7 +24,7 @@ own; when psycopg clears or rotates the register, ours go with its, and are
 prepared again, under a new name, the next time they run.
 
 A background transaction (the worker's, the sender's) begins the same way: psycopg's
-BEGIN and its `SET LOCAL synchronous_commit TO OFF` in one round trip (`begin`),
+BEGIN and its `SET LOCAL synchronous_commit TO OFF` in one round trip (`begin_with`),
 where psycopg would send its BEGIN alone and the SET after it.
 
 This path is taken only where it does exactly what the cursor would: a psycopg 3
@@ -40,6 +40,7 @@ import itertools
 from typing import Any, Optional
 
 import psycopg
+import sqlalchemy as sa
 from psycopg import pq
 from psycopg.adapt import PyFormat, Transformer
 from psycopg.errors import error_from_result
@@ -95,6 +96,23 @@ def _run(connection: Any, pgconn: Any, register: Any, transformer: Transformer, 
     if status == _COMMAND_OK:
         return []
     raise _failure(connection, result, encoding)
+
+
+def begin_with(connection: sa.Connection, then: str) -> None:
+    """A SQLAlchemy connection's transaction begun with `then` as its first statement:
+    with psycopg's BEGIN in one round trip (`begin`), else on a cursor after it. A
+    failure is SQLAlchemy's error, as the cursor's would be; a connection found
+    dropped is invalidated (the pool makes a new one)."""
+    dialect = connection.dialect
+    try:
+        begun = begin(connection.connection, then.encode())
+    except dialect.loaded_dbapi.Error as error:
+        dropped = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+        if dropped:
+            connection.invalidate(error)
+        raise sa.exc.DBAPIError.instance(then, None, error, dialect.loaded_dbapi.Error, connection_invalidated=dropped, dialect=dialect) from error
+    if not begun:
+        connection.exec_driver_sql(then)
 
 
 def begin(proxied: Any, then: bytes) -> bool:
