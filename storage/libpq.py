@@ -56,8 +56,8 @@ def run(proxied: Any, sql: bytes, values: list, returns_rows: bool) -> Optional[
     apply (nothing sent). `proxied`: the SQLAlchemy pool's connection; `sql`: the
     statement with `$1`-style parameters; `values`: converted, in their order."""
     connection = proxied.dbapi_connection
-    if type(connection) is not psycopg.Connection or connection._pipeline is not None:
-        return None
+    if type(connection) is not psycopg.Connection or connection._pipeline is not None or connection.prepare_threshold is None:
+        return None  # (prepare_threshold None: no prepared statements wanted, as behind PgBouncer)
     pgconn = connection.pgconn
     if pgconn.transaction_status != _IN_TRANSACTION:
         return None
@@ -92,7 +92,9 @@ def _run(connection: Any, pgconn: Any, register: Any, transformer: Transformer, 
         if not returns_rows:
             return []
         transformer.set_pgresult(result)
-        return transformer.load_rows(0, result.ntuples, tuple)
+        rows = transformer.load_rows(0, result.ntuples, tuple)
+        transformer.set_pgresult(None)  # the result (a proposal's text, say) not kept alive with the connection
+        return rows
     if status == _COMMAND_OK:
         return []
     raise _failure(connection, result, encoding)
@@ -139,8 +141,9 @@ def begin(proxied: Any, then: bytes) -> bool:
 
 
 def _failure(connection: Any, result: Any, encoding: str) -> Exception:
-    """psycopg's error for a failed result; where the connection itself is lost, the
-    OperationalError psycopg's cursor would raise (the connection `broken`)."""
-    if connection.pgconn.status == pq.ConnStatus.BAD:
+    """psycopg's error for a failed result (the class of its SQLSTATE: a server that
+    shut the session down is `AdminShutdown`); where the connection was lost without a
+    word from the server, the OperationalError psycopg's cursor would raise."""
+    if connection.pgconn.status == pq.ConnStatus.BAD and not result.error_field(pq.DiagnosticField.SQLSTATE):
         return psycopg.OperationalError(f"the connection to the server was lost: {connection.pgconn.get_error_message(encoding)}")
     return error_from_result(result, encoding=encoding)

@@ -199,13 +199,20 @@ def test_a_batch_of_large_deliveries_goes_to_the_helper_whole_in_one_write(engin
                     await asyncio.sleep(0.01)  # the batch sent (or being sent) to the helper
                 await asyncio.sleep(0.2)
                 sent = len(helper._waiting)
+                queued = _writer(app)._queue.qsize()  # deliveries not yet in a batch sent
                 left_to_write = len(helper._out)
             finally:
                 os.kill(pid, signal.SIGCONT)
-            return sent, left_to_write, [await asyncio.wait_for(answer, 10) for answer in answers]
+            return sent, queued, left_to_write, [await asyncio.wait_for(answer, 10) for answer in answers]
 
-    sent, left_to_write, answers = asyncio.run(go())
-    assert sent >= 1
+    sent, queued, left_to_write, answers = asyncio.run(go())
+    import fcntl
+
+    from bot.pipeline.intake_sqlite import PIPE_SIZE
+
+    assert fcntl.fcntl(helper._ask, fcntl.F_GETPIPE_SZ) >= PIPE_SIZE
+    # All eight sent to the helper (more than 120 KB), none left waiting in intake's queue.
+    assert sent >= 1 and queued == 0
     assert left_to_write == 0, f"{left_to_write} bytes of the batch waited for the loop to write them"
     assert [answer.status_code for answer in answers] == [202] * 8
     assert _stored(engine) == 1 + 8

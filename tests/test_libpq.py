@@ -170,3 +170,33 @@ def test_a_connection_dropped_before_a_background_transaction_begins_is_invalida
         connection.commit()
     with engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM audit_events WHERE actor = 'after'").scalar() == 1
+
+
+def test_polls_that_find_nothing_leave_the_prepared_statements_for_the_next_bid(make_harness):
+    """psycopg deallocates every prepared statement at a rollback. The worker's and the
+    sender's polls that find nothing end with a commit, so the next bid finds the
+    statements the bids before it prepared and prepares none again."""
+    import re
+
+    from storage import libpq
+    from tests.flows import open_opportunity
+
+    def prepared_so_far() -> int:
+        return int(re.search(r"\d+", repr(libpq._names)).group())
+
+    harness = make_harness()
+    number = open_opportunity(harness, title="Prepared once")
+    bidders = ("bidder-a", "bidder-b", "bidder-c")
+    for bidder in bidders:
+        harness.comment(number, bidder, "/register")
+    # Two bids: a statement that returns rows runs on a cursor the first time, then through libpq.
+    for amount, bidder in zip(("8,000.00", "8,250.00"), bidders):
+        harness.comment(number, bidder, f"/bid {amount}\nA proposal.")
+        harness.runtime.sender.drain()
+    before = prepared_so_far()
+    for _ in range(3):  # nothing to claim, nothing due
+        assert harness.runtime.worker.run_once() == 0
+        assert harness.runtime.sender.run_once() == 0
+    harness.comment(number, bidders[2], "/bid 8,500.00\nThe third proposal.")
+    harness.runtime.sender.drain()
+    assert prepared_so_far() == before, "statements prepared again after polls that found nothing"

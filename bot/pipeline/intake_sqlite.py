@@ -50,7 +50,7 @@ TIMEOUT = 40.0
 
 # The pipe to the helper holds a batch whole: with the usual 64 KB, a batch of eight
 # 15 KB deliveries went in two writes, the second when the loop, busy with requests,
-# came back to it (docs/benchmarks.md, issue 18, twelfth pass).
+# came back to it (docs/benchmarks.md, issue 18, eleventh pass).
 PIPE_SIZE = 1 << 20
 
 

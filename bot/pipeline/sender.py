@@ -169,7 +169,7 @@ class Sender:
         with Session(self._work_engine, expire_on_commit=False) as session:
             claimed = outbox.claim_writes(session, self.settings.write_interval, now, self._batch_size())
             if claimed is None:
-                session.rollback()
+                session.commit()  # nothing claimed: as the worker's empty claim (no rollback)
                 return None
             installation, writes = claimed
             head = writes[0]

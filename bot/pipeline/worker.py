@@ -166,7 +166,9 @@ class Worker:
         with Session(self._work_engine, expire_on_commit=False) as session:
             deliveries = inbox.claim(session, now, limit=limit)
             if not deliveries:
-                session.rollback()
+                # Nothing claimed, nothing changed: ended with a commit, not a rollback, after
+                # which psycopg deallocates every prepared statement (storage/libpq.py).
+                session.commit()
                 return 0
             handled = 0
             done: list = []
