@@ -29,9 +29,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from storage import libpq
+from storage.driver_errors import driver_error
+
 
 class _Form:
-    __slots__ = ("sql", "keys", "order", "processors", "fixed", "returns_rows", "results", "libpq", "libpq_sql", "libpq_order")
+    __slots__ = ("sql", "keys", "order", "processors", "fixed", "returns_rows", "results", "libpq_sql", "libpq_order")
 
     def __init__(
         self, sql: str, keys: frozenset, order: Optional[tuple[str, ...]], processors: dict[str, Callable[[Any], Any]], fixed: dict[str, Any], returns_rows: bool
@@ -47,10 +50,9 @@ class _Form:
         # until the first rows came back (a processor may ask the driver's type code, as
         # PostgreSQL's numeric does).
         self.results: Optional[tuple[Optional[Callable[[Any], Any]], ...]] = None
-        # PostgreSQL: the statement run straight through libpq (storage/libpq.py), its
-        # `$1` parameters in this order; None elsewhere.
-        self.libpq: Optional[Callable[..., Optional[list]]] = None
-        self.libpq_sql = b""
+        # PostgreSQL (psycopg): the statement for libpq (storage/libpq.py), its `$1`
+        # parameters in this order; None elsewhere.
+        self.libpq_sql: Optional[bytes] = None
         self.libpq_order: tuple[str, ...] = ()
 
 
@@ -96,9 +98,6 @@ class DriverStatement:
             returns_rows = isinstance(self.statement, sa.Select) or len(self.statement.exported_columns) > 0
             form = _Form(compiled.string, keys, order, processors, fixed, returns_rows)
             if dialect.name == "postgresql" and dialect.driver == "psycopg":
-                from storage import libpq
-
-                form.libpq = libpq.run
                 form.libpq_sql, form.libpq_order = _numbered(compiled.string)
             self._forms[dialect.name] = form
         return form
@@ -144,12 +143,12 @@ class DriverStatement:
         dialect = connection.dialect
         if not connection.in_transaction():
             connection.begin()
-        if form.libpq is not None and not many and (form.results is not None or not form.returns_rows):
+        if form.libpq_sql is not None and not many and (form.results is not None or not form.returns_rows):
             # Its rows' conversions known (from a first run on a cursor): straight through libpq.
             try:
-                rows = form.libpq(connection.connection, form.libpq_sql, [arguments[name] for name in form.libpq_order], form.returns_rows)
+                rows = libpq.run(connection.connection, form.libpq_sql, [arguments[name] for name in form.libpq_order], form.returns_rows)
             except dialect.loaded_dbapi.Error as error:
-                raise self._error(connection, form, arguments, error, None) from error
+                raise driver_error(connection, form.sql, arguments, error, None) from error
             if rows is not None:
                 return Rows(self._converted(form, rows))
         cursor = connection.connection.cursor()
@@ -165,7 +164,7 @@ class DriverStatement:
                 form.results = self._results(dialect, cursor.description)
             return Rows(self._converted(form, rows))
         except dialect.loaded_dbapi.Error as error:
-            raise self._error(connection, form, arguments, error, cursor) from error
+            raise driver_error(connection, form.sql, arguments, error, cursor) from error
         finally:
             cursor.close()
 
@@ -175,14 +174,6 @@ class DriverStatement:
             return [tuple(value if convert is None or value is None else convert(value) for convert, value in zip(form.results, row)) for row in rows]
         return rows
 
-    @staticmethod
-    def _error(connection: sa.Connection, form: _Form, arguments, error: Exception, cursor) -> sa.exc.DBAPIError:
-        """The driver's error as SQLAlchemy raises it; a connection found dropped is invalidated."""
-        dialect = connection.dialect
-        dropped = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
-        if dropped:
-            connection.invalidate(error)
-        return sa.exc.DBAPIError.instance(form.sql, arguments, error, dialect.loaded_dbapi.Error, connection_invalidated=dropped, dialect=dialect)
 
 
 def _numbered(sql: str) -> tuple[bytes, tuple[str, ...]]:

@@ -45,6 +45,8 @@ from psycopg import pq
 from psycopg.adapt import PyFormat, Transformer
 from psycopg.errors import error_from_result
 
+from storage.driver_errors import driver_error
+
 _TUPLES_OK, _COMMAND_OK = pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK
 _IN_TRANSACTION, _IDLE = pq.TransactionStatus.INTRANS, pq.TransactionStatus.IDLE
 _names = itertools.count(1)
@@ -55,8 +57,8 @@ def run(proxied: Any, sql: bytes, values: list, returns_rows: bool) -> Optional[
     """The statement's rows ([] when it returns none), or None when this path does not
     apply (nothing sent). `proxied`: the SQLAlchemy pool's connection; `sql`: the
     statement with `$1`-style parameters; `values`: converted, in their order."""
-    connection = proxied.dbapi_connection
-    if type(connection) is not psycopg.Connection or connection._pipeline is not None or connection.prepare_threshold is None:
+    connection = _plain(proxied)
+    if connection is None or connection.prepare_threshold is None:
         return None  # (prepare_threshold None: no prepared statements wanted, as behind PgBouncer)
     pgconn = connection.pgconn
     if pgconn.transaction_status != _IN_TRANSACTION:
@@ -105,14 +107,10 @@ def begin_with(connection: sa.Connection, then: str) -> None:
     with psycopg's BEGIN in one round trip (`begin`), else on a cursor after it. A
     failure is SQLAlchemy's error, as the cursor's would be; a connection found
     dropped is invalidated (the pool makes a new one)."""
-    dialect = connection.dialect
     try:
         begun = begin(connection.connection, then.encode())
-    except dialect.loaded_dbapi.Error as error:
-        dropped = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
-        if dropped:
-            connection.invalidate(error)
-        raise sa.exc.DBAPIError.instance(then, None, error, dialect.loaded_dbapi.Error, connection_invalidated=dropped, dialect=dialect) from error
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise driver_error(connection, then, None, error, None) from error
     if not begun:
         connection.exec_driver_sql(then)
 
@@ -126,8 +124,8 @@ def begin(proxied: Any, then: bytes) -> bool:
     psycopg begins a transaction itself only when the server says none is open, so it
     sends no BEGIN of its own after this one, and commits or rolls back this one as
     its own."""
-    connection = proxied.dbapi_connection
-    if type(connection) is not psycopg.Connection or connection._pipeline is not None or connection.autocommit:
+    connection = _plain(proxied)
+    if connection is None or connection.autocommit:
         return False
     start = getattr(connection, "_get_tx_start_command", None)
     pgconn = connection.pgconn
@@ -138,6 +136,14 @@ def begin(proxied: Any, then: bytes) -> bool:
     if result.status != _COMMAND_OK:
         raise _failure(connection, result, connection.info.encoding)
     return True
+
+
+def _plain(proxied: Any) -> Optional[psycopg.Connection]:
+    """The pool connection's psycopg 3 connection, when no pipeline is open on it."""
+    connection = proxied.dbapi_connection
+    if type(connection) is not psycopg.Connection or connection._pipeline is not None:
+        return None
+    return connection
 
 
 def _failure(connection: Any, result: Any, encoding: str) -> Exception:

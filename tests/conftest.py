@@ -54,6 +54,14 @@ def sign(body: bytes, secret: str = SECRET) -> str:
 # ------------------------------------------------------------------ databases
 
 
+def end_session_of(engine, connection) -> None:
+    """PostgreSQL: the server ends `connection`'s session, as a restart would (asked from
+    another connection; the session's own state, its transaction included, untouched)."""
+    pid = connection.connection.dbapi_connection.info.backend_pid
+    with engine.connect() as other:
+        other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+
+
 def _pg_available() -> bool:
     try:
         engine = sa.create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from storage.compiled import DriverStatement
 from storage.procurement import _AUDIT_INSERT
 from storage.tables import AuditEvent, utcnow
+from tests.conftest import end_session_of
 
 pytestmark = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
@@ -90,10 +91,9 @@ def test_a_statement_the_database_refuses_through_libpq_raises_sqlalchemys_error
 
 def test_a_connection_dropped_under_a_statement_through_libpq_is_invalidated(engine):
     with engine.connect() as connection:
-        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()  # in a transaction now
+        connection.exec_driver_sql("SELECT 1")  # in a transaction now
         _AUDIT_INSERT.execute(connection, _values())
-        with engine.connect() as other:
-            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+        end_session_of(engine, connection)
         with pytest.raises(sa.exc.DBAPIError) as dropped:
             _AUDIT_INSERT.execute(connection, _values())
         assert dropped.value.connection_invalidated
@@ -158,10 +158,9 @@ def test_a_connection_dropped_before_a_background_transaction_begins_is_invalida
 
     background = redoable(engine)
     with background.connect() as connection:
-        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        connection.exec_driver_sql("SELECT 1")  # the connection checked out (and pinged)
         connection.commit()
-        with engine.connect() as other:
-            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+        end_session_of(engine, connection)
         with pytest.raises(sa.exc.DBAPIError) as dropped:
             connection.begin()
         assert dropped.value.connection_invalidated

@@ -22,7 +22,7 @@ from storage.compiled import DriverStatement
 from storage.outbox import Write
 from storage.procurement import opportunity_by_issue, record
 from storage.tables import AuditEvent, GitHubWrite, Installation, Opportunity, utcnow
-from tests.conftest import INSTALLATION, REPO
+from tests.conftest import INSTALLATION, REPO, end_session_of
 
 
 def _queue(engine, *writes: Write, ago: float = 5.0) -> list[int]:
@@ -219,10 +219,7 @@ def test_a_connection_found_dropped_by_a_compiled_statement_is_invalidated_not_p
     from storage.procurement import _AUDIT_INSERT
 
     with engine.connect() as connection:
-        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
-        connection.rollback()
-        with engine.connect() as other:
-            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+        end_session_of(engine, connection)
         with pytest.raises(sa.exc.DBAPIError) as dropped:
             _AUDIT_INSERT.execute(connection, _audit_values())
         assert dropped.value.connection_invalidated
