@@ -216,3 +216,76 @@ def test_a_batch_of_large_deliveries_goes_to_the_helper_whole_in_one_write(engin
     assert left_to_write == 0, f"{left_to_write} bytes of the batch waited for the loop to write them"
     assert [answer.status_code for answer in answers] == [202] * 8
     assert _stored(engine) == 1 + 8
+
+
+def _files_made_in(folder: str):
+    """An inotify watch on `folder` (Linux): a function that says whether any file was
+    made there since, even one deleted at once (as SQLite deletes its temporary files)."""
+    import ctypes
+    import ctypes.util
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    in_create, in_nonblock = 0x100, os.O_NONBLOCK
+    watch = libc.inotify_init1(in_nonblock)
+    assert watch >= 0 and libc.inotify_add_watch(watch, folder.encode(), in_create) >= 0, os.strerror(ctypes.get_errno())
+
+    def made() -> bool:
+        try:
+            return bool(os.read(watch, 65536))
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(watch)
+
+    return made
+
+
+def _filled(engine, deliveries: int) -> None:
+    """`deliveries` of 14.6 KB stored straight in the database, eight a statement, as the
+    helper stores them (a statement's journal past 64 KB came only once the table held
+    a few thousand: then about every other batch of eight)."""
+    import sqlite3
+    import uuid
+
+    from storage import inbox
+    from storage.inbox import NewDelivery
+
+    connection = sqlite3.connect(engine.url.database, isolation_level=None)
+    try:
+        connection.execute("PRAGMA synchronous=OFF")  # filling, not what is measured
+        connection.execute("BEGIN IMMEDIATE")
+        for _ in range(deliveries // 8):
+            batch = [NewDelivery(str(uuid.uuid4()), "issue_comment", "created", 1, "a/b", "a/b#1", "x" * 14_600) for _ in range(8)]
+            list(connection.execute(*inbox.store_statement(engine.dialect, batch)))
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+
+
+def test_a_batch_of_large_deliveries_is_stored_without_a_temporary_file(engine, tmp_path, monkeypatch):
+    """The helper's insert of a batch keeps its statement journal in memory: with the
+    inbox holding a few thousand deliveries, about every other batch of eight spilled its
+    journal past 64 KB to a file in SQLite's temporary folder, made and deleted (a fifth
+    of the helper's CPU); now no batch makes a file, and the helper stores every one."""
+    folder = tmp_path / "sqlite-temporary"
+    folder.mkdir()
+    monkeypatch.setenv("SQLITE_TMPDIR", str(folder))  # where SQLite makes its temporary files
+    _filled(engine, 4000)
+    app = create_app(engine, SECRET.encode(), ROUTER)
+    _started(app)
+    before = _stored(engine)
+    made = _files_made_in(str(folder))
+
+    async def go():
+        async with _client(app) as client:
+            answers = []
+            for round_ in range(12):
+                bids = [_large_bid(1000 + round_ * 8 + n) for n in range(8)]
+                answers += await asyncio.gather(*(_post(client, body, headers) for body, headers in bids))
+            return answers
+
+    answers = asyncio.run(go())
+    assert [answer.status_code for answer in answers] == [202] * 96
+    assert _stored(engine) == before + 96
+    assert _writer(app)._threads is None and not _writer(app)._helper.broken  # stored by the helper
+    assert not made(), "the helper made a temporary file for a batch"
