@@ -160,7 +160,7 @@ def build(
         app_call = app_call or (app.call_as_app if app is not None else None)
     recovery = Recovery(engine, app_call, settings.recovery_interval, clock=clock) if app_call is not None and settings.recovery_interval > 0 else None
     sender = (
-        Sender(engine, settings, github_call, preparers=PREPARERS, follows=FOLLOWS, clock=clock, yield_to=activity.busy)
+        Sender(engine, settings, github_call, preparers=PREPARERS, follows=FOLLOWS, clock=clock, intake=activity)
         if github_call is not None
         else None
     )
@@ -174,7 +174,7 @@ def build(
             ROUTER,
             github_call,
             clock=clock,
-            yield_to=activity.busy,
+            intake=activity,
             on_recovered=audit_recovered,
             configs=ConfigStore(ttl=settings.config_ttl, clock=clock),
             permissions=PermissionMemory(),

@@ -8,12 +8,25 @@ background threads give way:
 
 - `IntakeActivity` says whether intake is busy now (a request in flight, or
   one in the last `RECENT` seconds);
-- `rest_while_intake_busy`: each background thread rests after every step
-  `REST_FACTOR` times as long as the step took, so intake gets most of the
-  process and the work goes on at a seventh of its pace until the burst ends
-  (at a quarter, with intake storing on the loop's thread since issue 18, a
-  busy worker took intake's p99 to 35 ms and its max to 690 ms; at a seventh,
-  p99 16 to 18 ms);
+- `IntakeActivity.rest`: each background thread rests after every step in
+  proportion to how long the step took and to how loaded intake was during it:
+  `REST_FACTOR` times the step at `FULL_LOAD` deliveries a second or more, less
+  below it, none when no request came in meanwhile. The worker's steps while
+  intake is busy are of `BUSY_STEP` deliveries. In a burst, intake then gets
+  nearly all of the process and the work goes on slowly until it ends; under a
+  light but steady load the work keeps up.
+
+  What a step costs intake is its hold of SQLite's write lock (nothing is stored
+  meanwhile) more than its CPU: a step of one delivery held it 6 to 8 ms, each
+  step cost intake about 60 deliveries' worth, and at one delivery a step
+  resting six times as long (issue 18 until its twelfth pass) the worker did 17
+  deliveries a second in a burst and intake lost a fifth of its rate. Steps of
+  four, resting 24 times as long: the worker about as fast in a burst (10 to
+  15 a second), intake 20 to 25 % faster (docs/benchmarks.md, issue 18,
+  twelfth pass). The rest follows intake's rate: a request in the last 50 ms
+  was enough to rest six steps, whatever the load; at a steady 125 deliveries a
+  second it still is about six, below that less, and none for a step during
+  which no request came in;
 - `INTAKE_SWITCH_INTERVAL`: the GIL changes hands every half millisecond
   rather than Python's 5, so a request waits less behind a worker's step
   (measured when SQLite intake stored on the event loop's thread, taking the
@@ -34,9 +47,10 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, Optional
 
-REST_FACTOR = 6.0
+REST_FACTOR = 24.0  # a step's rest, in steps, with intake at FULL_LOAD or more
+FULL_LOAD = 500.0  # deliveries a second
+BUSY_STEP = 4  # the worker's deliveries a step while intake is busy
 INTAKE_SWITCH_INTERVAL = 0.0005  # seconds (Python's default: 0.005)
 
 
@@ -50,9 +64,11 @@ class IntakeActivity:
     def __init__(self) -> None:
         self.in_flight = 0  # changed on the event loop's thread only
         self.last = 0.0
+        self.begun = 0  # requests begun, ever (read by the background threads for the rate)
 
     def begin(self) -> None:
         self.in_flight += 1
+        self.begun += 1
         self.last = time.monotonic()
 
     def end(self) -> None:
@@ -62,7 +78,15 @@ class IntakeActivity:
     def busy(self) -> bool:
         return self.in_flight > 0 or time.monotonic() - self.last < self.RECENT
 
-
-def rest_while_intake_busy(stop: threading.Event, intake_busy: Optional[Callable[[], bool]], step_began: float) -> None:
-    if intake_busy is not None and intake_busy():
-        stop.wait((time.monotonic() - step_began) * REST_FACTOR)
+    def rest(self, stop: threading.Event, step_began: float, begun_before: int) -> None:
+        """A background thread's rest after a step that began at `step_began` (monotonic),
+        when intake had begun `begun_before` requests: in proportion to the step and to
+        intake's rate meanwhile (`REST_FACTOR` steps at `FULL_LOAD` and above)."""
+        if not self.busy():
+            return
+        took = time.monotonic() - step_began
+        if took <= 0:
+            return
+        load = min(1.0, (self.begun - begun_before) / took / FULL_LOAD)
+        if load > 0:
+            stop.wait(took * REST_FACTOR * load)

@@ -30,7 +30,7 @@ from bot.github.client import Answer, GitHubError
 from bot.github.requests import Prepared
 from bot.messages import marker
 from bot.settings import Settings
-from bot.pipeline.pacing import rest_while_intake_busy
+from bot.pipeline.pacing import IntakeActivity
 from bot.pipeline.retry import backoff
 from storage import outbox
 from storage.db import commit_waits_for_the_disk, durable, redoable
@@ -95,10 +95,10 @@ class Sender:
         preparers: Optional[dict[str, Preparer]] = None,
         follows: Optional[dict[str, Follow]] = None,
         clock: Callable[[], datetime] = utcnow,
-        yield_to: Optional[Callable[[], bool]] = None,
+        intake: Optional[IntakeActivity] = None,
     ):
         self.engine = engine
-        self.yield_to = yield_to  # whether intake is busy (bot.pipeline.pacing)
+        self.intake = intake  # intake's activity in this process, which the sender gives way to (bot.pipeline.pacing)
         self.settings = settings
         self.call = github_call
         self.preparers = preparers or {}
@@ -161,7 +161,7 @@ class Sender:
     def _batch_size(self) -> int:
         # Paced writes leave one at a time; unpaced ones may leave back to back,
         # unless intake is busy: one at a time then, in short steps (bot.pipeline.pacing).
-        if self.settings.write_interval > 0 or (self.yield_to is not None and self.yield_to()):
+        if self.settings.write_interval > 0 or (self.intake is not None and self.intake.busy()):
             return 1
         return SEND_BATCH
 
@@ -337,6 +337,7 @@ class Sender:
         log.info("sender started")
         while not stop.is_set():
             began = time.monotonic()
+            begun = self.intake.begun if self.intake is not None else 0
             try:
                 busy = self.run_once()
             except Exception:
@@ -344,8 +345,8 @@ class Sender:
                 busy = False
             if not busy:
                 stop.wait(min(self.settings.poll_interval, max(self.settings.write_interval, 0.05)))
-            else:
-                rest_while_intake_busy(stop, self.yield_to, began)
+            elif self.intake is not None:
+                self.intake.rest(stop, began, begun)
         log.info("sender stopped")
 
 

@@ -29,7 +29,7 @@ from bot.github.client import GitHubError, GitHubReader
 from bot.logs import delivery_logger
 from bot.pipeline.routing import Router
 from bot.settings import Settings
-from bot.pipeline.pacing import rest_while_intake_busy
+from bot.pipeline.pacing import BUSY_STEP, IntakeActivity
 from bot.pipeline.retry import backoff
 from storage import inbox
 from storage import recovery as recovery_store
@@ -95,7 +95,7 @@ class Worker:
         *,
         clock: Callable[[], datetime] = utcnow,
         name: str = "worker",
-        yield_to: Optional[Callable[[], bool]] = None,
+        intake: Optional[IntakeActivity] = None,
         on_recovered: Optional[Callable[[Context], None]] = None,
         configs: Any = None,
         permissions: Any = None,
@@ -106,7 +106,7 @@ class Worker:
         self.github_call = github_call
         self.clock = clock
         self.name = name
-        self.yield_to = yield_to  # whether intake is busy (bot.pipeline.pacing)
+        self.intake = intake  # intake's activity in this process, which the worker gives way to (bot.pipeline.pacing)
         # Called after the handlers of a delivery that recovery asked GitHub to redeliver.
         self.on_recovered = on_recovered
         # What handlers read the repositories' configuration with (the composition
@@ -303,14 +303,16 @@ class Worker:
         log.info("%s started", self.name)
         while not stop.is_set():
             began = time.monotonic()
+            intake = self.intake
+            begun = intake.begun if intake is not None else 0
             try:
                 # Smaller steps while intake is busy: it waits less for the GIL and the lock.
-                busy = self.run_once(limit=1 if self.yield_to and self.yield_to() else None)
+                busy = self.run_once(limit=BUSY_STEP if intake is not None and intake.busy() else None)
             except Exception:
                 log.exception("%s: database trouble; retrying", self.name)
                 busy = False
             if not busy:
                 stop.wait(self.settings.poll_interval)
-            else:
-                rest_while_intake_busy(stop, self.yield_to, began)
+            elif intake is not None:
+                intake.rest(stop, began, begun)
         log.info("%s stopped", self.name)
