@@ -10,23 +10,18 @@ background threads give way:
   one in the last `RECENT` seconds);
 - `IntakeActivity.rest`: each background thread rests after every step in
   proportion to how long the step took and to how loaded intake was during it:
-  `REST_FACTOR` times the step at `FULL_LOAD` deliveries a second or more, less
+  `REST_FACTOR` times the step at `FULL_LOAD` requests a second or more, less
   below it, none when no request came in meanwhile. The worker's steps while
   intake is busy are of `BUSY_STEP` deliveries. In a burst, intake then gets
   nearly all of the process and the work goes on slowly until it ends; under a
   light but steady load the work keeps up.
 
   What a step costs intake is its hold of SQLite's write lock (nothing is stored
-  meanwhile) more than its CPU: a step of one delivery held it 6 to 8 ms, each
-  step cost intake about 60 deliveries' worth, and at one delivery a step
-  resting six times as long (issue 18 until its twelfth pass) the worker did 17
-  deliveries a second in a burst and intake lost a fifth of its rate. Steps of
-  four, resting 24 times as long: the worker about as fast in a burst (10 to
-  15 a second), intake 20 to 25 % faster (docs/benchmarks.md, issue 18,
-  twelfth pass). The rest follows intake's rate: a request in the last 50 ms
-  was enough to rest six steps, whatever the load; at a steady 125 deliveries a
-  second it still is about six, below that less, and none for a step during
-  which no request came in;
+  meanwhile) more than its CPU: a step of one delivery held it 6 to 8 ms. Four
+  deliveries a step, resting 24 times as long in a burst: intake beside the
+  worker about 8 % faster, the worker about a quarter slower during the burst
+  (docs/benchmarks.md, issue 18, twelfth pass, has the figures). A rest ends as
+  soon as intake is quiet, and is never longer than `REST_MAX`;
 - `INTAKE_SWITCH_INTERVAL`: the GIL changes hands every half millisecond
   rather than Python's 5, so a request waits less behind a worker's step
   (measured when SQLite intake stored on the event loop's thread, taking the
@@ -47,11 +42,15 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Optional
 
 REST_FACTOR = 24.0  # a step's rest, in steps, with intake at FULL_LOAD or more
-FULL_LOAD = 500.0  # deliveries a second
+FULL_LOAD = 500.0  # requests to intake a second
 BUSY_STEP = 4  # the worker's deliveries a step while intake is busy
+REST_MAX = 1.0  # seconds: the longest rest after one step
+REST_SLICE = 0.01  # seconds: a rest ends within this once intake is quiet
 INTAKE_SWITCH_INTERVAL = 0.0005  # seconds (Python's default: 0.005)
+_clock = time.monotonic  # (a test's own clock in its place)
 
 
 class IntakeActivity:
@@ -69,24 +68,33 @@ class IntakeActivity:
     def begin(self) -> None:
         self.in_flight += 1
         self.begun += 1
-        self.last = time.monotonic()
+        self.last = _clock()
 
     def end(self) -> None:
         self.in_flight -= 1
-        self.last = time.monotonic()
+        self.last = _clock()
 
     def busy(self) -> bool:
-        return self.in_flight > 0 or time.monotonic() - self.last < self.RECENT
+        return self.in_flight > 0 or _clock() - self.last < self.RECENT
 
-    def rest(self, stop: threading.Event, step_began: float, begun_before: int) -> None:
-        """A background thread's rest after a step that began at `step_began` (monotonic),
-        when intake had begun `begun_before` requests: in proportion to the step and to
-        intake's rate meanwhile (`REST_FACTOR` steps at `FULL_LOAD` and above)."""
-        if not self.busy():
-            return
-        took = time.monotonic() - step_began
-        if took <= 0:
+    def mark(self) -> tuple[float, int]:
+        """Taken before a background step, for `rest` after it: when it began, and intake's
+        count of requests then."""
+        return _clock(), self.begun
+
+    def rest(self, stop: threading.Event, mark: tuple[float, int], now: Optional[float] = None) -> None:
+        """A background thread's rest after a step (`mark` taken before it): `REST_FACTOR`
+        times the step's length with intake at `FULL_LOAD` or more meanwhile; below, in
+        proportion to intake's rate (48 ms for each request begun during the step); none
+        when none began. At most `REST_MAX`, and over as soon as intake is quiet."""
+        step_began, begun_before = mark
+        now = _clock() if now is None else now
+        took = now - step_began
+        if took <= 0 or not self.busy():
             return
         load = min(1.0, (self.begun - begun_before) / took / FULL_LOAD)
-        if load > 0:
-            stop.wait(took * REST_FACTOR * load)
+        until = now + min(took * REST_FACTOR * load, REST_MAX)
+        while self.busy():
+            left = until - _clock()
+            if left <= 0 or stop.wait(min(left, REST_SLICE)):
+                return

@@ -19,7 +19,6 @@ import json
 import logging
 import re
 import threading
-import time
 from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 
@@ -336,8 +335,7 @@ class Sender:
     def run_forever(self, stop: threading.Event) -> None:
         log.info("sender started")
         while not stop.is_set():
-            began = time.monotonic()
-            begun = self.intake.begun if self.intake is not None else 0
+            mark = self.intake.mark() if self.intake is not None else None
             try:
                 busy = self.run_once()
             except Exception:
@@ -346,7 +344,7 @@ class Sender:
             if not busy:
                 stop.wait(min(self.settings.poll_interval, max(self.settings.write_interval, 0.05)))
             elif self.intake is not None:
-                self.intake.rest(stop, began, begun)
+                self.intake.rest(stop, mark)
         log.info("sender stopped")
 
 

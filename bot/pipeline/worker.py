@@ -302,9 +302,8 @@ class Worker:
     def run_forever(self, stop: threading.Event) -> None:
         log.info("%s started", self.name)
         while not stop.is_set():
-            began = time.monotonic()
             intake = self.intake
-            begun = intake.begun if intake is not None else 0
+            mark = intake.mark() if intake is not None else None
             try:
                 # Smaller steps while intake is busy: it waits less for the GIL and the lock.
                 busy = self.run_once(limit=BUSY_STEP if intake is not None and intake.busy() else None)
@@ -314,5 +313,5 @@ class Worker:
             if not busy:
                 stop.wait(self.settings.poll_interval)
             elif intake is not None:
-                intake.rest(stop, began, begun)
+                intake.rest(stop, mark)
         log.info("%s stopped", self.name)
