@@ -175,7 +175,6 @@ class DriverStatement:
         return rows
 
 
-
 def _numbered(sql: str) -> tuple[bytes, tuple[str, ...]]:
     """A pyformat statement with libpq's parameters: each `%(name)s` numbered `$1`, `$2`...
     in the order the names first appear (as psycopg numbers them), `%%` a `%` again."""

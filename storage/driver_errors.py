@@ -14,4 +14,3 @@ def driver_error(connection: sa.Connection, sql: str, arguments, error: Exceptio
     if dropped:
         connection.invalidate(error)
     return sa.exc.DBAPIError.instance(sql, arguments, error, dialect.loaded_dbapi.Error, connection_invalidated=dropped, dialect=dialect)
-

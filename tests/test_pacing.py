@@ -109,7 +109,7 @@ class _Busy(IntakeActivity):
     def busy(self) -> bool:
         return True
 
-    def rest(self, stop, mark, now=None) -> None:
+    def rest(self, stop, mark) -> None:
         self.rests.append(mark)
         self.stop.set()
 

@@ -65,11 +65,11 @@ def main(path: str) -> None:
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=FULL")  # on the disk before the answer
     connection.execute("PRAGMA foreign_keys=ON")  # (the busy timeout: connect's, 30 s)
-    # A statement inside BEGIN keeps a statement journal (to undo that statement alone), which
-    # SQLite spills to a temporary file past 64 KB: with a few thousand deliveries stored,
-    # about every other batch of eight made, wrote and deleted one (a fifth of this process's
-    # CPU; docs/benchmarks.md, issue 18, twelfth pass). In memory: no file. It is never read after a crash (the WAL is);
-    # what a commit makes durable, and when, is unchanged.
+    # A statement inside BEGIN keeps a journal to undo that statement alone, which SQLite
+    # spills to a temporary file past 64 KB: with a few thousand deliveries stored, about
+    # every other batch of eight made, wrote and deleted one (a fifth of this process's CPU;
+    # docs/benchmarks.md, issue 18, twelfth pass). In memory: no file. It is never read
+    # after a crash (the WAL is): what a commit makes durable, and when, is unchanged.
     connection.execute("PRAGMA temp_store=MEMORY")
     autocheckpoint = True
     while True:

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Optional
 
 REST_FACTOR = 24.0  # a step's rest, in steps, with intake at FULL_LOAD or more
 FULL_LOAD = 500.0  # requests to intake a second
@@ -82,15 +81,15 @@ class IntakeActivity:
         count of requests then."""
         return _clock(), self.begun
 
-    def rest(self, stop: threading.Event, mark: tuple[float, int], now: Optional[float] = None) -> None:
+    def rest(self, stop: threading.Event, mark: tuple[float, int]) -> None:
         """A background thread's rest after a step (`mark` taken before it): `REST_FACTOR`
         times the step's length with intake at `FULL_LOAD` or more meanwhile; below, in
         proportion to intake's rate (48 ms for each request begun during the step); none
         when none began. At most `REST_MAX`, and over as soon as intake is quiet."""
         step_began, begun_before = mark
-        now = _clock() if now is None else now
+        now = _clock()
         took = now - step_began
-        if took <= 0 or not self.busy():
+        if took <= 0:
             return
         load = min(1.0, (self.begun - begun_before) / took / FULL_LOAD)
         until = now + min(took * REST_FACTOR * load, REST_MAX)

@@ -97,7 +97,9 @@ class Sender:
         intake: Optional[IntakeActivity] = None,
     ):
         self.engine = engine
-        self.intake = intake  # intake's activity in this process, which the sender gives way to (bot.pipeline.pacing)
+        # Intake's activity in this process, which the sender gives way to (bot.pipeline.pacing);
+        # a process without intake (`devex-bot worker`) has one that is never busy.
+        self.intake = intake if intake is not None else IntakeActivity()
         self.settings = settings
         self.call = github_call
         self.preparers = preparers or {}
@@ -160,7 +162,7 @@ class Sender:
     def _batch_size(self) -> int:
         # Paced writes leave one at a time; unpaced ones may leave back to back,
         # unless intake is busy: one at a time then, in short steps (bot.pipeline.pacing).
-        if self.settings.write_interval > 0 or (self.intake is not None and self.intake.busy()):
+        if self.settings.write_interval > 0 or self.intake.busy():
             return 1
         return SEND_BATCH
 
@@ -335,7 +337,7 @@ class Sender:
     def run_forever(self, stop: threading.Event) -> None:
         log.info("sender started")
         while not stop.is_set():
-            mark = self.intake.mark() if self.intake is not None else None
+            mark = self.intake.mark()
             try:
                 busy = self.run_once()
             except Exception:
@@ -343,7 +345,7 @@ class Sender:
                 busy = False
             if not busy:
                 stop.wait(min(self.settings.poll_interval, max(self.settings.write_interval, 0.05)))
-            elif self.intake is not None:
+            else:
                 self.intake.rest(stop, mark)
         log.info("sender stopped")
 

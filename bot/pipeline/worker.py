@@ -106,7 +106,9 @@ class Worker:
         self.github_call = github_call
         self.clock = clock
         self.name = name
-        self.intake = intake  # intake's activity in this process, which the worker gives way to (bot.pipeline.pacing)
+        # Intake's activity in this process, which the worker gives way to (bot.pipeline.pacing);
+        # a process without intake (`devex-bot worker`) has one that is never busy.
+        self.intake = intake if intake is not None else IntakeActivity()
         # Called after the handlers of a delivery that recovery asked GitHub to redeliver.
         self.on_recovered = on_recovered
         # What handlers read the repositories' configuration with (the composition
@@ -302,16 +304,15 @@ class Worker:
     def run_forever(self, stop: threading.Event) -> None:
         log.info("%s started", self.name)
         while not stop.is_set():
-            intake = self.intake
-            mark = intake.mark() if intake is not None else None
+            mark = self.intake.mark()
             try:
                 # Smaller steps while intake is busy: it waits less for the GIL and the lock.
-                busy = self.run_once(limit=BUSY_STEP if intake is not None and intake.busy() else None)
+                busy = self.run_once(limit=BUSY_STEP if self.intake.busy() else None)
             except Exception:
                 log.exception("%s: database trouble; retrying", self.name)
                 busy = False
             if not busy:
                 stop.wait(self.settings.poll_interval)
-            elif intake is not None:
-                intake.rest(stop, mark)
+            else:
+                self.intake.rest(stop, mark)
         log.info("%s stopped", self.name)
