@@ -119,9 +119,10 @@ class DriverStatement:
 
     def execute_many(self, connection: sa.Connection, many: list[dict[str, Any]]) -> None:
         """Runs a statement that returns no rows once for each of `many`, as `execute`
-        would one by one, with one call to the driver's `executemany`: on PostgreSQL
-        (psycopg's pipeline) the rows' statements go to the server together, and their
-        answers are awaited once, not once a row. One row is run as `execute` runs it."""
+        would one by one, in one call: on PostgreSQL the rows' statements go to the server
+        together, and their answers are awaited once, not once a row (libpq's pipeline,
+        `libpq.run_many`, in the middle of a transaction; else the cursor's `executemany`,
+        psycopg's pipeline). One row is run as `execute` runs it."""
         form = self._form(connection.dialect)
         if form.returns_rows:
             raise TypeError("execute_many runs statements that return no rows")
@@ -151,6 +152,13 @@ class DriverStatement:
                 raise driver_error(connection, form.sql, arguments, error, None) from error
             if rows is not None:
                 return Rows(self._converted(form, rows))
+        if form.libpq_sql is not None and many:
+            try:
+                sent = libpq.run_many(connection.connection, form.libpq_sql, [[values[name] for name in form.libpq_order] for values in arguments])
+            except dialect.loaded_dbapi.Error as error:
+                raise driver_error(connection, form.sql, arguments, error, None) from error
+            if sent:
+                return Rows([])
         cursor = connection.connection.cursor()
         try:
             if many:

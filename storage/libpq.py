@@ -37,6 +37,7 @@ runs the statement on a cursor.
 from __future__ import annotations
 
 import itertools
+import select
 from typing import Any, Optional
 
 import psycopg
@@ -48,6 +49,7 @@ from psycopg.errors import error_from_result
 from storage.driver_errors import driver_error
 
 _TUPLES_OK, _COMMAND_OK = pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK
+_PIPELINE_SYNC, _PIPELINE_ABORTED = pq.ExecStatus.PIPELINE_SYNC, pq.ExecStatus.PIPELINE_ABORTED
 _IN_TRANSACTION, _IDLE = pq.TransactionStatus.INTRANS, pq.TransactionStatus.IDLE
 _names = itertools.count(1)
 _TRANSFORMER = "devex_libpq_transformer"
@@ -73,13 +75,12 @@ def run(proxied: Any, sql: bytes, values: list, returns_rows: bool) -> Optional[
         return _run(connection, pgconn, register, transformer, sql, values, returns_rows)
 
 
-def _run(connection: Any, pgconn: Any, register: Any, transformer: Transformer, sql: bytes, values: list, returns_rows: bool) -> list:
-    dumped = transformer.dump_sequence(values, [PyFormat.TEXT] * len(values))
-    types = transformer.types
+def _prepared(connection: Any, pgconn: Any, register: Any, sql: bytes, types: Any, encoding: str) -> bytes:
+    """The name the statement is prepared under in the server session, for values of
+    these types: prepared now (one round trip) when it is not yet."""
     # Keyed as psycopg keys its own (the query, its values' types), under a prefix of ours.
     key = (b"devex:" + sql, types)
     name = register.get(key)
-    encoding = connection.info.encoding
     if name is None:
         name = b"devex_%d" % next(_names)
         prepared = pgconn.prepare(name, sql, types)
@@ -88,6 +89,13 @@ def _run(connection: Any, pgconn: Any, register: Any, transformer: Transformer, 
         register[key] = name
     else:
         register.move_to_end(key)
+    return name
+
+
+def _run(connection: Any, pgconn: Any, register: Any, transformer: Transformer, sql: bytes, values: list, returns_rows: bool) -> list:
+    dumped = transformer.dump_sequence(values, [PyFormat.TEXT] * len(values))
+    encoding = connection.info.encoding
+    name = _prepared(connection, pgconn, register, sql, transformer.types, encoding)
     result = pgconn.exec_prepared(name, dumped, transformer.formats, 0)
     status = result.status
     if status == _TUPLES_OK:
@@ -100,6 +108,72 @@ def _run(connection: Any, pgconn: Any, register: Any, transformer: Transformer, 
     if status == _COMMAND_OK:
         return []
     raise _failure(connection, result, encoding)
+
+
+def run_many(proxied: Any, sql: bytes, many: list[list]) -> bool:
+    """Runs a statement that returns no rows once for each list of values in `many`, in
+    their order, in one round trip to the server (libpq's pipeline mode: every execution
+    sent, then one sync, then their answers read); False when this path does not apply
+    (nothing sent: the caller runs them on a cursor's `executemany`).
+
+    What psycopg's `executemany` does (its pipeline), for about a third of its CPU: two
+    rows inserted took 357 to 483 us of the client's CPU through the cursor, 128 to 148
+    here (this machine, 2026-12-03; docs/benchmarks.md, issue 18, thirteenth pass). As
+    there, an execution the server refuses aborts those after it and the transaction:
+    its error is raised, psycopg's class for its SQLSTATE."""
+    connection = _plain(proxied)
+    if connection is None or connection.prepare_threshold is None:
+        return False
+    pgconn = connection.pgconn
+    if pgconn.transaction_status != _IN_TRANSACTION or pgconn.pipeline_status != pq.PipelineStatus.OFF:
+        return False
+    register = getattr(getattr(connection, "_prepared", None), "_names", None)
+    if not hasattr(register, "move_to_end"):
+        return False
+    transformer = proxied.info.get(_TRANSFORMER)
+    if transformer is None or transformer.connection is not connection:
+        transformer = proxied.info[_TRANSFORMER] = Transformer(connection)
+    with connection.lock:
+        _pipelined(connection, pgconn, register, transformer, sql, many)
+    return True
+
+
+def _pipelined(connection: Any, pgconn: Any, register: Any, transformer: Transformer, sql: bytes, many: list[list]) -> None:
+    encoding = connection.info.encoding
+    sends = []
+    for values in many:  # dumped and prepared first: a statement is not prepared inside the pipeline
+        dumped = transformer.dump_sequence(values, [PyFormat.TEXT] * len(values))
+        sends.append((_prepared(connection, pgconn, register, sql, transformer.types, encoding), dumped, transformer.formats))
+    refused = None
+    pgconn.enter_pipeline_mode()
+    try:
+        for name, dumped, formats in sends:
+            pgconn.send_query_prepared(name, dumped, formats)
+        pgconn.pipeline_sync()
+        while pgconn.flush():  # psycopg's connections are non-blocking: what is left, once writable
+            select.select([pgconn.socket], [pgconn.socket], [])
+            pgconn.consume_input()
+        while True:
+            while pgconn.is_busy():  # waits for the server with the interpreter's lock let go
+                select.select([pgconn.socket], [], [])
+                pgconn.consume_input()
+            result = pgconn.get_result()
+            if result is None:
+                continue  # the end of one execution's results
+            status = result.status
+            if status == _PIPELINE_SYNC:
+                break
+            if status not in (_COMMAND_OK, _TUPLES_OK, _PIPELINE_ABORTED) and refused is None:
+                refused = result  # the first refusal; those after it are reported aborted
+        pgconn.exit_pipeline_mode()
+    except BaseException:
+        if pgconn.pipeline_status != pq.PipelineStatus.OFF:
+            # Answers left unread on the wire: the connection cannot be used again. Closed, so
+            # that its next use fails as a dropped connection's does and the pool replaces it.
+            pgconn.finish()
+        raise
+    if refused is not None:
+        raise _failure(connection, refused, encoding)
 
 
 def begin_with(connection: sa.Connection, then: str) -> None:

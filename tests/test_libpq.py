@@ -199,3 +199,51 @@ def test_polls_that_find_nothing_leave_the_prepared_statements_for_the_next_bid(
     harness.comment(number, bidders[2], "/bid 8,500.00\nThe third proposal.")
     harness.runtime.sender.drain()
     assert prepared_so_far() == before, "statements prepared again after polls that found nothing"
+
+
+def test_rows_run_together_through_libpq_are_written_in_their_order_in_one_round_trip(engine):
+    """`execute_many` in the middle of a transaction: libpq's pipeline, every row's
+    statement sent before one wait for the server; the rows are what the cursor's
+    `executemany` writes, in the order given (the sender sends the outbox in id order),
+    values of other types (NULL, a larger integer) included."""
+    big = 2**20
+    rows = [_values(actor="first"), _values(actor="second", url=None, opportunity_id=big), _values(actor="third", url="https://example.test/3")]
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")  # in a transaction now
+        _AUDIT_INSERT.execute_many(connection, rows)  # each of the rows' types prepared once
+        trips, _ = _round_trips(connection, lambda c: _AUDIT_INSERT.execute_many(c, [_values(actor=f"again {i}") for i in range(5)]))
+        connection.commit()
+        written = connection.execute(sa.text("SELECT actor, opportunity_id, url FROM audit_events ORDER BY id")).all()
+    assert trips == 1, trips
+    assert [tuple(row) for row in written] == [
+        ("first", 7, None), ("second", big, None), ("third", 7, "https://example.test/3"), *[(f"again {i}", 7, None) for i in range(5)]
+    ]  # fmt: skip
+
+
+def test_a_row_the_database_refuses_among_rows_run_together_raises_sqlalchemys_error_and_keeps_none(engine):
+    with Session(engine) as session:
+        connection = session.connection()
+        _AUDIT_INSERT.execute(connection, _values(actor="before"))
+        with pytest.raises(sa.exc.IntegrityError) as refused:
+            _AUDIT_INSERT.execute_many(connection, [_values(actor="kept?"), _values(actor=None), _values(actor="after it")])
+        assert refused.value.orig.sqlstate == "23502"  # not_null_violation, as the cursor says it
+        assert "INSERT INTO audit_events" in refused.value.statement
+        session.rollback()
+        _AUDIT_INSERT.execute_many(session.connection(), [_values(actor="next 1"), _values(actor="next 2")])  # the connection as usual
+        session.commit()
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT actor FROM audit_events ORDER BY id")).scalars().all() == ["next 1", "next 2"]
+
+
+def test_a_connection_dropped_under_rows_run_together_is_invalidated(engine):
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+        _AUDIT_INSERT.execute_many(connection, [_values(), _values()])
+        end_session_of(engine, connection)
+        with pytest.raises(sa.exc.DBAPIError) as dropped:
+            _AUDIT_INSERT.execute_many(connection, [_values(), _values()])
+        assert dropped.value.connection_invalidated
+    with engine.connect() as connection:
+        _AUDIT_INSERT.execute_many(connection, [_values(), _values()])
+        connection.commit()
+        assert connection.execute(sa.text("SELECT count(*) FROM audit_events")).scalar() == 2

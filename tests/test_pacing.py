@@ -128,6 +128,6 @@ def test_the_worker_and_the_sender_of_serve_give_way_to_its_intake(harness, monk
     stop.clear()
     monkeypatch.setattr(runtime.sender, "intake", busy)
     monkeypatch.setattr(runtime.sender, "run_once", lambda: 1)
-    assert runtime.sender._batch_size() == 1  # one write a step while intake is busy
+    assert runtime.sender._batch_size() == BUSY_STEP  # four writes a step while intake is busy
     runtime.sender.run_forever(stop)
     assert len(busy.rests) == 2

@@ -12,7 +12,9 @@ background threads give way:
   proportion to how long the step took and to how loaded intake was during it:
   `REST_FACTOR` times the step at `FULL_LOAD` requests a second or more, less
   below it, none when no request came in meanwhile. The worker's steps while
-  intake is busy are of `BUSY_STEP` deliveries. In a burst, intake then gets
+  intake is busy are of `BUSY_STEP` deliveries, the sender's of `BUSY_STEP`
+  unpaced writes (at one a step, its claim and its record, a dozen round trips
+  to PostgreSQL, went to each write). In a burst, intake then gets
   nearly all of the process and the work goes on slowly until it ends; under a
   light but steady load the work keeps up.
 
@@ -45,7 +47,7 @@ import time
 
 REST_FACTOR = 24.0  # a step's rest, in steps, with intake at FULL_LOAD or more
 FULL_LOAD = 500.0  # requests to intake a second
-BUSY_STEP = 4  # the worker's deliveries a step while intake is busy
+BUSY_STEP = 4  # the worker's deliveries (the sender's unpaced writes) a step while intake is busy
 REST_MAX = 1.0  # seconds: the longest rest after one step
 REST_SLICE = 0.01  # seconds: a rest ends within this once intake is quiet
 INTAKE_SWITCH_INTERVAL = 0.0005  # seconds (Python's default: 0.005)

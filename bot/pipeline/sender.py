@@ -29,7 +29,7 @@ from bot.github.client import Answer, GitHubError
 from bot.github.requests import Prepared
 from bot.messages import marker
 from bot.settings import Settings
-from bot.pipeline.pacing import IntakeActivity
+from bot.pipeline.pacing import BUSY_STEP, IntakeActivity
 from bot.pipeline.retry import backoff
 from storage import outbox
 from storage.db import commit_waits_for_the_disk, durable, redoable
@@ -160,11 +160,11 @@ class Sender:
     # -- 1. claim, prepare and lease
 
     def _batch_size(self) -> int:
-        # Paced writes leave one at a time; unpaced ones may leave back to back,
-        # unless intake is busy: one at a time then, in short steps (bot.pipeline.pacing).
-        if self.settings.write_interval > 0 or self.intake.busy():
+        # Paced writes leave one at a time; unpaced ones may leave back to back, in short
+        # steps while intake is busy (bot.pipeline.pacing).
+        if self.settings.write_interval > 0:
             return 1
-        return SEND_BATCH
+        return BUSY_STEP if self.intake.busy() else SEND_BATCH
 
     def _claim(self, now: datetime) -> Optional[tuple[int, list["Call"], int]]:
         with Session(self._work_engine, expire_on_commit=False) as session:
