@@ -152,13 +152,8 @@ class DriverStatement:
                 raise driver_error(connection, form.sql, arguments, error, None) from error
             if rows is not None:
                 return Rows(self._converted(form, rows))
-        if form.libpq_sql is not None and many:
-            try:
-                sent = libpq.run_many(connection.connection, form.libpq_sql, [[values[name] for name in form.libpq_order] for values in arguments])
-            except dialect.loaded_dbapi.Error as error:
-                raise driver_error(connection, form.sql, arguments, error, None) from error
-            if sent:
-                return Rows([])
+        if form.libpq_sql is not None and many and _together(connection, [(form, values) for values in arguments]):
+            return Rows([])
         cursor = connection.connection.cursor()
         try:
             if many:
@@ -181,6 +176,41 @@ class DriverStatement:
         if form.results:
             return [tuple(value if convert is None or value is None else convert(value) for convert, value in zip(form.results, row)) for row in rows]
         return rows
+
+
+def run_together(connection: sa.Connection, runs: list[tuple[DriverStatement, dict[str, Any]]]) -> None:
+    """Statements that return no rows, each with its values, run in their order as
+    `execute` would run them one after the other; on PostgreSQL in one round trip
+    (libpq's pipeline, `libpq.run_many`, in the middle of a transaction), where one a
+    statement was a wait for the server and a wake-up of both processes. A statement
+    the database refuses raises SQLAlchemy's error for it, and those after it are not
+    run (the transaction is aborted, as after any refused statement)."""
+    if not connection.in_transaction():
+        connection.begin()
+    forms = []
+    for statement, params in runs:
+        form = statement._form(connection.dialect)
+        if form.returns_rows:
+            raise TypeError("run_together runs statements that return no rows")
+        forms.append((statement, form, statement._arguments(form, params)))
+    if all(form.libpq_sql is not None for _, form, _ in forms) and _together(connection, [(form, arguments) for _, form, arguments in forms]):
+        return
+    for statement, form, arguments in forms:
+        statement._run(connection, form, arguments)
+
+
+def _together(connection: sa.Connection, runs: list[tuple[_Form, Any]]) -> bool:
+    """Forms and their converted values, through `libpq.run_many`; False (nothing sent)
+    where it does not apply."""
+    dialect = connection.dialect
+    try:
+        return libpq.run_many(connection.connection, [(form.libpq_sql, [arguments[name] for name in form.libpq_order]) for form, arguments in runs])
+    except libpq.Refused as refused:
+        form, arguments = runs[refused.index]
+        raise driver_error(connection, form.sql, arguments, refused.error, None) from refused.error
+    except dialect.loaded_dbapi.Error as error:
+        form, arguments = runs[0]
+        raise driver_error(connection, form.sql, arguments, error, None) from error
 
 
 def _numbered(sql: str) -> tuple[bytes, tuple[str, ...]]:

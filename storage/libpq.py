@@ -110,17 +110,26 @@ def _run(connection: Any, pgconn: Any, register: Any, transformer: Transformer, 
     raise _failure(connection, result, encoding)
 
 
-def run_many(proxied: Any, sql: bytes, many: list[list]) -> bool:
-    """Runs a statement that returns no rows once for each list of values in `many`, in
+class Refused(Exception):
+    """The server refused one of the statements `run_many` sent together: its place among
+    them (`index`), and psycopg's error for it (`error`)."""
+
+    def __init__(self, index: int, error: Exception):
+        super().__init__(index, error)
+        self.index, self.error = index, error
+
+
+def run_many(proxied: Any, statements: list[tuple[bytes, list]]) -> bool:
+    """Runs statements that return no rows (each its `$1`-style SQL and its values), in
     their order, in one round trip to the server (libpq's pipeline mode: every execution
     sent, then one sync, then their answers read); False when this path does not apply
-    (nothing sent: the caller runs them on a cursor's `executemany`).
+    (nothing sent: the caller runs them on a cursor).
 
     What psycopg's `executemany` does (its pipeline), for about a third of its CPU: two
     rows inserted took 357 to 483 us of the client's CPU through the cursor, 128 to 148
     here (this machine, 2026-12-03; docs/benchmarks.md, issue 18, thirteenth pass). As
-    there, an execution the server refuses aborts those after it and the transaction:
-    its error is raised, psycopg's class for its SQLSTATE."""
+    there, a statement the server refuses aborts those after it and the transaction:
+    `Refused` is raised, with psycopg's error for it (the class of its SQLSTATE)."""
     connection = _plain(proxied)
     if connection is None or connection.prepare_threshold is None:
         return False
@@ -134,17 +143,17 @@ def run_many(proxied: Any, sql: bytes, many: list[list]) -> bool:
     if transformer is None or transformer.connection is not connection:
         transformer = proxied.info[_TRANSFORMER] = Transformer(connection)
     with connection.lock:
-        _pipelined(connection, pgconn, register, transformer, sql, many)
+        _pipelined(connection, pgconn, register, transformer, statements)
     return True
 
 
-def _pipelined(connection: Any, pgconn: Any, register: Any, transformer: Transformer, sql: bytes, many: list[list]) -> None:
+def _pipelined(connection: Any, pgconn: Any, register: Any, transformer: Transformer, statements: list[tuple[bytes, list]]) -> None:
     encoding = connection.info.encoding
     sends = []
-    for values in many:  # dumped and prepared first: a statement is not prepared inside the pipeline
+    for sql, values in statements:  # dumped and prepared first: a statement is not prepared inside the pipeline
         dumped = transformer.dump_sequence(values, [PyFormat.TEXT] * len(values))
         sends.append((_prepared(connection, pgconn, register, sql, transformer.types, encoding), dumped, transformer.formats))
-    refused = None
+    refused, done = None, 0
     pgconn.enter_pipeline_mode()
     try:
         for name, dumped, formats in sends:
@@ -159,12 +168,13 @@ def _pipelined(connection: Any, pgconn: Any, register: Any, transformer: Transfo
                 pgconn.consume_input()
             result = pgconn.get_result()
             if result is None:
-                continue  # the end of one execution's results
+                done += 1  # the end of one statement's results
+                continue
             status = result.status
             if status == _PIPELINE_SYNC:
                 break
             if status not in (_COMMAND_OK, _TUPLES_OK, _PIPELINE_ABORTED) and refused is None:
-                refused = result  # the first refusal; those after it are reported aborted
+                refused = (done, result)  # the first refusal; those after it are reported aborted
         pgconn.exit_pipeline_mode()
     except BaseException:
         if pgconn.pipeline_status != pq.PipelineStatus.OFF:
@@ -173,7 +183,7 @@ def _pipelined(connection: Any, pgconn: Any, register: Any, transformer: Transfo
             pgconn.finish()
         raise
     if refused is not None:
-        raise _failure(connection, refused, encoding)
+        raise Refused(refused[0], _failure(connection, refused[1], encoding))
 
 
 def begin_with(connection: sa.Connection, then: str) -> None:
@@ -210,6 +220,27 @@ def begin(proxied: Any, then: bytes) -> bool:
     if result.status != _COMMAND_OK:
         raise _failure(connection, result, connection.info.encoding)
     return True
+
+
+def quiet(dbapi_connection: Any) -> bool:
+    """Whether a psycopg connection the pool hands out is known to be open without asking
+    the server: libpq holds it open and idle, and nothing has come from the server since
+    its last answer. A server that ends a session (a restart, `pg_terminate_backend`, an
+    idle timeout) tells the client and closes the socket, which then reads as ready: for
+    such a connection, or any other, this says False and the pool asks the server (its
+    ping, a round trip, as before). The pool's ping cost a round trip to PostgreSQL every
+    transaction (about a third of the sender's at one write a batch; docs/benchmarks.md,
+    issue 18, thirteenth pass)."""
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    if type(dbapi_connection) is not psycopg.Connection or pgconn is None:
+        return False
+    if pgconn.status != pq.ConnStatus.OK or pgconn.transaction_status != _IDLE or pgconn.pipeline_status != pq.PipelineStatus.OFF:
+        return False
+    try:
+        readable, _, _ = select.select([pgconn.socket], [], [], 0)
+    except (OSError, ValueError, psycopg.OperationalError):
+        return False
+    return not readable
 
 
 def _plain(proxied: Any) -> Optional[psycopg.Connection]:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from storage.compiled import DriverStatement, ObjectStatement, table_row
+from storage.compiled import DriverStatement, ObjectStatement, run_together, table_row
 from storage.tables import (
     AuditEvent,
     Award,
@@ -196,12 +196,6 @@ _VERSION_INSERT = DriverStatement(
 )
 
 
-def add_version(session: Session, **fields: Any) -> None:
-    """A proposal's new version (append-only), inserted at once by a statement built once:
-    no ORM object, and nothing for the unit of work (storage.procurement.record says why)."""
-    _VERSION_INSERT.execute(session.connection(), fields)
-
-
 _PROPOSAL_FIELDS = ("current_version", "amount", "submitted_at", "status", "withdrawn_at", "receipt_number", "sha256")
 _PROPOSAL_UPDATE = DriverStatement(
     sa.update(Proposal.__table__)
@@ -210,13 +204,23 @@ _PROPOSAL_UPDATE = DriverStatement(
 )
 
 
-def update_proposal(session: Session, proposal: Proposal, **fields: Any) -> None:
-    """A proposal's current terms after a new version, written at once by a statement
-    built once, and the object told it is what the database holds: the unit of work's
-    flush of one changed row cost more than the statement itself (a tenth of a bid's
-    worker CPU). Every field of `_PROPOSAL_FIELDS` is given (the statement refuses fewer or more)."""
-    _PROPOSAL_UPDATE.execute(session.connection(), {"row": proposal.id, **{f"new_{k}": v for k, v in fields.items()}})
-    for name, value in fields.items():
+def record_version(session: Session, proposal: Proposal, version: dict[str, Any], terms: dict[str, Any], event: dict[str, Any]) -> None:
+    """A proposal's new version (append-only), its current terms after it (every field of
+    `_PROPOSAL_FIELDS`: the statement refuses fewer or more) and its audit event (`event`),
+    written at once by statements built once, in one round trip to PostgreSQL
+    (storage.compiled.run_together: they wait for no answer of one another), and the
+    object told its terms are what the database holds. No ORM object for the version:
+    nothing for the unit of work (`record` says why); the unit of work's flush of the
+    one changed proposal cost more than its statement (a tenth of a bid's worker CPU)."""
+    run_together(
+        session.connection(),
+        [
+            (_VERSION_INSERT, version),
+            (_PROPOSAL_UPDATE, {"row": proposal.id, **{f"new_{k}": v for k, v in terms.items()}}),
+            (_AUDIT_INSERT, event),
+        ],
+    )
+    for name, value in terms.items():
         set_committed_value(proposal, name, value)
 
 
@@ -321,8 +325,7 @@ _AUDIT_INSERT = DriverStatement(
 )
 
 
-def record(
-    session: Session,
+def event(
     *,
     kind: str,
     actor: str,
@@ -331,22 +334,25 @@ def record(
     delivery_id: Optional[str] = None,
     url: Optional[str] = None,
     **detail: Any,
-) -> None:
-    """One audit event, inserted at once with a Core statement built once: no ORM
-    object for a row that is never read back or changed in the transaction that
-    writes it (append-only), and none of the unit of work's cost on every bid."""
-    _AUDIT_INSERT.execute(
-        session.connection(),
-        {
-            "opportunity_id": opportunity_id,
-            "actor": actor,
-            "kind": kind,
-            "detail": json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True),
-            "delivery_id": delivery_id,
-            "url": url,
-            "at": at,
-        },
-    )
+) -> dict[str, Any]:
+    """An audit event's row, as `record` inserts it (`record_version` with a proposal's version)."""
+    return {
+        "opportunity_id": opportunity_id,
+        "actor": actor,
+        "kind": kind,
+        "detail": json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True),
+        "delivery_id": delivery_id,
+        "url": url,
+        "at": at,
+    }
+
+
+def record(session: Session, **fields: Any) -> None:
+    """One audit event (`event` takes its fields), inserted at once with a Core statement
+    built once: no ORM object for a row that is never read back or changed in the
+    transaction that writes it (append-only), and none of the unit of work's cost on
+    every bid."""
+    _AUDIT_INSERT.execute(session.connection(), event(**fields))
 
 
 def history(session: Session, opportunity_id: int) -> list[AuditEvent]:

@@ -247,3 +247,131 @@ def test_a_connection_dropped_under_rows_run_together_is_invalidated(engine):
         _AUDIT_INSERT.execute_many(connection, [_values(), _values()])
         connection.commit()
         assert connection.execute(sa.text("SELECT count(*) FROM audit_events")).scalar() == 2
+
+
+def _one_connection_pool(engine):
+    """An engine of the bot's (storage.db.make_engine) on the same database, whose pool holds
+    one connection: each checkout hands out the connection the last one gave back."""
+    from storage.db import make_engine
+
+    return make_engine(engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0)
+
+
+def _readable(fd) -> bool:
+    import select
+
+    return bool(select.select([fd], [], [], 0)[0])
+
+
+def _frontend_messages(pgconn, work) -> list[str]:
+    """What the client sends the server while `work()` runs (libpq's trace)."""
+    import tempfile
+
+    from psycopg import pq
+
+    with tempfile.TemporaryFile() as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            work()
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        return [line for line in trace.read().decode().splitlines() if line.startswith("F\t")]
+
+
+def test_the_pools_check_of_an_open_idle_connection_asks_the_server_nothing(engine):
+    """Before it hands a connection out, the pool checks that it is open: without a round
+    trip when nothing came from the server since its last answer."""
+    pooled = _one_connection_pool(engine)
+    try:
+        with pooled.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+            connection.commit()
+            pgconn = connection.connection.dbapi_connection.pgconn
+
+        def checkout():
+            with pooled.connect() as again:
+                assert again.connection.dbapi_connection.pgconn is pgconn  # the same connection, from the pool
+
+        assert _frontend_messages(pgconn, checkout) == []
+    finally:
+        pooled.dispose()
+
+
+def test_a_connection_whose_session_the_server_ended_in_the_pool_is_replaced_at_checkout(engine):
+    """A restart or an idle timeout ends a pooled connection's session: the server says so
+    and closes it, the pool's check finds it closed (asking the server, as before), and
+    the transaction that takes it runs on a new connection."""
+    import time
+
+    pooled = _one_connection_pool(engine)
+    try:
+        with pooled.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+            connection.commit()
+            first = connection.connection.dbapi_connection
+            pid = first.info.backend_pid
+        with engine.connect() as other:  # while it waits in the pool
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not _readable(first.pgconn.socket):
+            time.sleep(0.01)  # the server's word and its closing of the socket arrive
+        with pooled.connect() as connection:
+            _AUDIT_INSERT.execute(connection, _values(actor="after the restart"))
+            connection.commit()
+            assert connection.connection.dbapi_connection is not first
+            assert connection.exec_driver_sql("SELECT actor FROM audit_events").scalars().all() == ["after the restart"]
+    finally:
+        pooled.dispose()
+
+
+def _configs():
+    from storage.pipeline_tables import RepoConfigCache
+
+    table = RepoConfigCache.__table__
+    insert = DriverStatement(sa.insert(table), ("repository", "text", "fetched_at"))
+    change = DriverStatement(sa.update(table).where(table.c.repository == sa.bindparam("name")).values(text=sa.bindparam("new")))
+    return insert, change
+
+
+_CONFIG_INSERT, _CONFIG_CHANGE = _configs()
+
+
+def _config(name: str, text="a: 1") -> dict:
+    return {"repository": name, "text": text, "fetched_at": utcnow()}
+
+
+def test_statements_run_together_go_in_one_round_trip_in_their_order(engine):
+    """`run_together` (a bid's version, its proposal's terms and its audit event): one wait
+    for the server, and each statement sees the ones before it."""
+    from storage.compiled import run_together
+
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+        run_together(connection, [(_CONFIG_INSERT, _config("o/a")), (_CONFIG_CHANGE, {"name": "o/a", "new": "b: 2"}), (_AUDIT_INSERT, _values(actor="a"))])  # prepared
+
+        def together(connection):
+            run_together(connection, [(_CONFIG_INSERT, _config("o/c")), (_CONFIG_CHANGE, {"name": "o/c", "new": "d: 4"}), (_AUDIT_INSERT, _values(actor="c"))])
+
+        trips, _ = _round_trips(connection, together)
+        connection.commit()
+        assert connection.exec_driver_sql("SELECT repository, text FROM repo_configs ORDER BY repository").all() == [("o/a", "b: 2"), ("o/c", "d: 4")]
+        assert connection.exec_driver_sql("SELECT actor FROM audit_events ORDER BY id").scalars().all() == ["a", "c"]
+    assert trips == 1, trips
+
+
+def test_a_statement_refused_among_statements_run_together_is_the_one_named(engine):
+    from storage.compiled import run_together
+
+    with Session(engine) as session:
+        connection = session.connection()
+        _CONFIG_INSERT.execute(connection, _config("o/before"))
+        with pytest.raises(sa.exc.IntegrityError) as refused:
+            run_together(connection, [(_CONFIG_CHANGE, {"name": "o/before", "new": "x: 1"}), (_CONFIG_INSERT, _config("o/before")), (_AUDIT_INSERT, _values())])
+        assert refused.value.orig.sqlstate == "23505"  # unique_violation: the second statement's
+        assert refused.value.statement.startswith("INSERT INTO repo_configs")
+        session.rollback()
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM repo_configs").scalar() == 0
+        assert connection.exec_driver_sql("SELECT count(*) FROM audit_events").scalar() == 0

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Optional
 
-from bot.stages.effects import audit, bidders_of, refresh_summary, set_state
+from bot.stages.effects import audit, audit_event, bidders_of, refresh_summary, set_state
 from bot.stages.opportunities import cancel as cancel_opportunity
 from bot.stages.mentions import post_to_many
 from bot.stages.outcomes import Outcome, Refusal, done, refuse
@@ -177,31 +177,24 @@ def record_bid(
         )
     version = proposal.current_version + 1
     number = receipts.receipt_number(opportunity.repository, opportunity.issue_number, proposal.id, version)
-    store.add_version(
-        ctx.session,
-        proposal_id=proposal.id,
-        version=version,
-        amount=amount,
-        text=text,
-        sha256=digest,
-        receipt_number=number,
-        comment_id=comment_id,
-        comment_url=url,
-        delivery_id=ctx.delivery_id,
-        submitted_at=at,
-    )
-    store.update_proposal(
+    store.record_version(
         ctx.session,
         proposal,
-        current_version=version,
-        amount=amount,
-        submitted_at=at,
-        status="live",
-        withdrawn_at=None,
-        receipt_number=number,
-        sha256=digest,
+        version=dict(
+            proposal_id=proposal.id,
+            version=version,
+            amount=amount,
+            text=text,
+            sha256=digest,
+            receipt_number=number,
+            comment_id=comment_id,
+            comment_url=url,
+            delivery_id=ctx.delivery_id,
+            submitted_at=at,
+        ),
+        terms=dict(current_version=version, amount=amount, submitted_at=at, status="live", withdrawn_at=None, receipt_number=number, sha256=digest),
+        event=audit_event(ctx, opportunity, "bid_recorded", url=url, who=login, receipt=number, sha256=digest, version=version),
     )
-    audit(ctx, opportunity, "bid_recorded", url=url, who=login, receipt=number, sha256=digest, version=version)
     late = not accepts_bids(State(opportunity.state))
     if late:
         # Bidding closed meanwhile: the proposal joins the evaluation, and its evaluators are told.
