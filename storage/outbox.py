@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from storage.compiled import DriverStatement, ObjectStatement, table_row
+from storage.compiled import DriverStatement, ObjectStatement, run_together, table_row
 from storage.installations import insert_installation
 from storage.tables import GitHubWrite, Installation, utcnow
 
@@ -246,13 +246,24 @@ _LAST_WRITE = DriverStatement(
 
 def _spaced_from(session: Session, installation: Installation, now: datetime) -> None:
     """The installation's last write is now (its next is spaced from it): written at once by
-    a statement built once, the object told it is what the database holds. Once a
-    transaction has written it, its row stays locked by it: the next writes it records
-    as of the same moment (a batch's answers) find it holds that already, and write
-    nothing (a statement a write fewer)."""
+    a statement built once, the object told it is what the database holds."""
+    run = _spacing(installation, now)
+    if run is not None:
+        run_together(session.connection(), [run])
+        _spaced(installation, now)
+
+
+def _spacing(installation: Installation, now: datetime) -> Optional[tuple[DriverStatement, dict]]:
+    """The statement that records the installation's last write as now, or None when it
+    holds that already: once a transaction has written it, its row stays locked by it, and
+    the next writes it records as of the same moment (a batch's answers) write nothing (a
+    statement a write fewer). `_spaced` tells the object once it is run."""
     if installation.last_write_at == now:
-        return
-    _LAST_WRITE.execute(session.connection(), {"row": installation.id, "new_last_write_at": now})
+        return None
+    return _LAST_WRITE, {"row": installation.id, "new_last_write_at": now}
+
+
+def _spaced(installation: Installation, now: datetime) -> None:
     set_committed_value(installation, "last_write_at", now)
 
 
@@ -283,49 +294,70 @@ def mark_all_sent(session: Session, installation: Installation, done: list[tuple
         })
         for write, result in done
     ]  # fmt: skip
-    _SENT.execute_many(session.connection(), [{"row": write.id, **{f"new_{k}": v for k, v in fields.items()}} for write, fields in marked])
+    runs = [(_SENT, {"row": write.id, **{f"new_{k}": v for k, v in fields.items()}}) for write, fields in marked]
+    spacing = _spacing(installation, now) if touched else None
+    # The marks and the installation's last write: one round trip to PostgreSQL (storage.compiled.run_together).
+    run_together(session.connection(), runs + [spacing] if spacing else runs)
     for write, fields in marked:
         for name, value in fields.items():
             set_committed_value(write, name, value)
-    if touched:
-        _spaced_from(session, installation, now)
+    if spacing:
+        _spaced(installation, now)
 
 
-_LEASE = (
-    sa.update(GitHubWrite)
-    .where(GitHubWrite.id.in_(sa.bindparam("ids", expanding=True)))
-    .values(next_attempt_at=sa.bindparam("until"), coalesce_key=None)
-    .execution_options(synchronize_session=False)
-)
+@lru_cache(maxsize=None)
+def _by_ids(count: int, **values: str) -> DriverStatement:
+    """An UPDATE of the writes of `count` ids (`id0`, `id1`...), setting each column named to
+    the parameter named; built once per count (and columns)."""
+    table = GitHubWrite.__table__
+    return DriverStatement(
+        sa.update(table)
+        .where(table.c.id.in_([sa.bindparam(f"id{i}") for i in range(count)]))
+        .values({column: (sa.null() if parameter is None else sa.bindparam(parameter)) for column, parameter in values.items()})
+    )
 
 
-def lease(session: Session, installation: Installation, writes: list[GitHubWrite], seconds: float, now: datetime) -> None:
+def _ids(ids: list[int]) -> tuple[int, dict[str, int]]:
+    """Ids for `_by_ids`: their count rounded up to a power of two (the last id repeated:
+    the same rows), so a process compiles a few statements, not one for every size of batch."""
+    count = 1 << (len(ids) - 1).bit_length()
+    padded = ids + [ids[-1]] * (count - len(ids))
+    return count, {f"id{i}": write_id for i, write_id in enumerate(padded)}
+
+
+def lease(session: Session, installation: Installation, writes: list[GitHubWrite], seconds: float, now: datetime, in_flight: tuple[list[int], str] = ((), "")) -> None:
     """Before the sender calls GitHub with no transaction open: the writes are not due
     again (nor anything behind them, nor their installation for any other sender) for
     `seconds`, unless their answers are recorded first. They are rendered now: a change
     after this needs a write of its own, so they no longer take others in (coalescing).
-    One statement for the batch, the objects told it is what the database holds."""
+    `in_flight`: the ids of the creates among them and the note that marks them possibly
+    done (`note_in_flight`), written with the lease. One round trip to PostgreSQL for
+    the batch (the lease, the installation's last write, the note: storage.compiled.run_together),
+    the objects told it is what the database holds."""
     if not writes:
         return
     until = now + timedelta(seconds=seconds)
-    session.connection().execute(_LEASE, {"ids": [w.id for w in writes], "until": until})
+    count, ids = _ids([w.id for w in writes])
+    runs = [(_by_ids(count, next_attempt_at="until", coalesce_key=None), {"until": until, **ids})]
+    spacing = _spacing(installation, now)
+    if spacing:
+        runs.append(spacing)
+    creates, note = in_flight
+    if creates:
+        count, ids = _ids(list(creates))
+        runs.append((_by_ids(count, last_error="note"), {"note": note, **ids}))
+    run_together(session.connection(), runs)
     for write in writes:
         set_committed_value(write, "next_attempt_at", until)
         set_committed_value(write, "coalesce_key", None)
-    _spaced_from(session, installation, now)
-
-
-_IN_FLIGHT = (
-    sa.update(GitHubWrite)
-    .where(GitHubWrite.id.in_(sa.bindparam("ids", expanding=True)))
-    .values(last_error=sa.bindparam("note"))
-    .execution_options(synchronize_session=False)
-)
+    if spacing:
+        _spaced(installation, now)
 
 
 def note_in_flight(session: Session, write_ids: list[int], note: str) -> None:
     """Marks creates as possibly done by GitHub (read only if the answer is never recorded)."""
-    session.connection().execute(_IN_FLIGHT, {"ids": list(write_ids), "note": note})
+    count, ids = _ids(list(write_ids))
+    _by_ids(count, last_error="note").execute(session.connection(), {"note": note, **ids})
 
 
 _RELOCK = ObjectStatement(Installation, table_row(Installation).where(Installation.id == sa.bindparam("installation_id")).with_for_update())

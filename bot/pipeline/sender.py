@@ -194,13 +194,11 @@ class Sender:
                 calls.append(call)
                 if call.stops_batch:
                     break
-            outbox.lease(session, installation, [call.write for call in calls], self.settings.create_lease, now)
             creates = [c.write_id for c in calls if c.creates]
-            # PostgreSQL: the creates' note in this transaction, whose commit then waits for
-            # the disk (one transaction fewer a batch); SQLite: in one of its own, below.
+            # PostgreSQL: the creates' note in this transaction, with the lease, whose commit then
+            # waits for the disk (one transaction fewer a batch); SQLite: in one of its own, below.
             noted = bool(creates) and commit_waits_for_the_disk(session)
-            if noted:
-                outbox.note_in_flight(session, creates, IN_FLIGHT)
+            outbox.lease(session, installation, [call.write for call in calls], self.settings.create_lease, now, in_flight=(creates, IN_FLIGHT) if noted else ((), ""))
             session.commit()
         if creates and not noted:
             self._note_in_flight(creates)
