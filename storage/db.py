@@ -250,14 +250,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     if engine.dialect.name == "postgresql":
         from storage import libpq
 
-        asked = engine.dialect.do_ping
-
-        def do_ping(dbapi_connection) -> bool:
-            # The pool's check of a connection before it hands it out: without a round trip
-            # when the connection is known open (libpq.quiet), else by asking the server.
-            return libpq.quiet(dbapi_connection) or asked(dbapi_connection)
-
-        engine.dialect.do_ping = do_ping
+        libpq.ping_quietly(engine.dialect)
 
         @event.listens_for(engine, "begin")
         def _postgresql_begin(conn):

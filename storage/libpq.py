@@ -243,6 +243,18 @@ def quiet(dbapi_connection: Any) -> bool:
     return not readable
 
 
+def ping_quietly(dialect: sa.Dialect) -> None:
+    """The pool's check of a connection before it hands it out (SQLAlchemy's pre-ping):
+    without a round trip when the connection is known open (`quiet`), else by asking the
+    server as before."""
+    asked = dialect.do_ping
+
+    def do_ping(dbapi_connection: Any) -> bool:
+        return quiet(dbapi_connection) or asked(dbapi_connection)
+
+    dialect.do_ping = do_ping  # type: ignore[method-assign]
+
+
 def _plain(proxied: Any) -> Optional[psycopg.Connection]:
     """The pool connection's psycopg 3 connection, when no pipeline is open on it."""
     connection = proxied.dbapi_connection

@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from storage.compiled import DriverStatement, ObjectStatement, run_together, table_row
 from storage.installations import insert_installation
+from storage.outbox_ids import by_ids, read_writes, update_by_ids
 from storage.tables import GitHubWrite, Installation, utcnow
 
 
@@ -170,35 +171,6 @@ def _next_ids(limit: int) -> DriverStatement:
     return DriverStatement(_NEXT_IDS.limit(limit))  # built once per limit, compiled to the driver's SQL
 
 
-@lru_cache(maxsize=None)
-def _writes_by_id(count: int, lock: bool) -> ObjectStatement:
-    """The writes of `count` ids (`id0`, `id1`...), read whole; with `lock`, locked while they
-    are rendered and leased, so no worker folds a newer state into one meanwhile (and read
-    after the lock: as they are now). Built once per count."""
-    statement = table_row(GitHubWrite).where(GitHubWrite.id.in_([sa.bindparam(f"id{i}") for i in range(count)]))
-    return ObjectStatement(GitHubWrite, statement.with_for_update(skip_locked=True) if lock else statement)
-
-
-# Up to this many writes, read by a compiled statement and made objects one by one
-# (storage.compiled.persistent); more, by the ORM, whose loading of many rows at once
-# costs less a row (a batch of 20: 3 % fewer of the sender's instructions).
-COMPILED_READ_MAX = 4
-_WRITES_BY_ID = select(GitHubWrite).where(GitHubWrite.id.in_(sa.bindparam("ids", expanding=True)))
-
-
-def _writes(session: Session, ids: list[int], lock: bool, refresh: bool = False) -> list[GitHubWrite]:
-    if not ids:
-        return []
-    if len(ids) > COMPILED_READ_MAX:
-        query = _WRITES_BY_ID.with_for_update(skip_locked=True) if lock else _WRITES_BY_ID
-        return list(session.exec(query.execution_options(populate_existing=refresh), params={"ids": ids}).all())
-    # Counts rounded up to a power of two (the last id repeated: the same rows), so a
-    # process compiles a few statements, not one for every size of batch.
-    count = 1 << (len(ids) - 1).bit_length()
-    padded = ids + [ids[-1]] * (count - len(ids))
-    return _writes_by_id(count, lock).objects(session, {f"id{i}": write_id for i, write_id in enumerate(padded)}, refresh=refresh)
-
-
 def claim_writes(session: Session, write_interval: float, now: datetime, limit: int) -> Optional[tuple[Installation, list[GitHubWrite]]]:
     """Locks an active installation whose oldest pending write is due and whose last
     write is at least `write_interval` old; returns it with up to `limit` of its writes:
@@ -220,7 +192,7 @@ def claim_writes(session: Session, write_interval: float, now: datetime, limit: 
     ids = [row[0] for row in _next_ids(max(limit, 1)).execute(session.connection(), {"installation_id": installation.id}).rows]
     if not ids:
         return None
-    rows = {row.id: row for row in _writes(session, ids, lock=True)}
+    rows = {row.id: row for row in read_writes(session, ids, lock=True)}
     head = rows.get(ids[0])
     if head is None or head.status != "pending" or head.next_attempt_at > now:
         return None
@@ -305,26 +277,6 @@ def mark_all_sent(session: Session, installation: Installation, done: list[tuple
         _spaced(installation, now)
 
 
-@lru_cache(maxsize=None)
-def _by_ids(count: int, **values: str) -> DriverStatement:
-    """An UPDATE of the writes of `count` ids (`id0`, `id1`...), setting each column named to
-    the parameter named; built once per count (and columns)."""
-    table = GitHubWrite.__table__
-    return DriverStatement(
-        sa.update(table)
-        .where(table.c.id.in_([sa.bindparam(f"id{i}") for i in range(count)]))
-        .values({column: (sa.null() if parameter is None else sa.bindparam(parameter)) for column, parameter in values.items()})
-    )
-
-
-def _ids(ids: list[int]) -> tuple[int, dict[str, int]]:
-    """Ids for `_by_ids`: their count rounded up to a power of two (the last id repeated:
-    the same rows), so a process compiles a few statements, not one for every size of batch."""
-    count = 1 << (len(ids) - 1).bit_length()
-    padded = ids + [ids[-1]] * (count - len(ids))
-    return count, {f"id{i}": write_id for i, write_id in enumerate(padded)}
-
-
 def lease(session: Session, installation: Installation, writes: list[GitHubWrite], seconds: float, now: datetime, in_flight: tuple[list[int], str] = ((), "")) -> None:
     """Before the sender calls GitHub with no transaction open: the writes are not due
     again (nor anything behind them, nor their installation for any other sender) for
@@ -337,15 +289,15 @@ def lease(session: Session, installation: Installation, writes: list[GitHubWrite
     if not writes:
         return
     until = now + timedelta(seconds=seconds)
-    count, ids = _ids([w.id for w in writes])
-    runs = [(_by_ids(count, next_attempt_at="until", coalesce_key=None), {"until": until, **ids})]
+    count, ids = by_ids([w.id for w in writes])
+    runs = [(update_by_ids(count, next_attempt_at="until", coalesce_key=None), {"until": until, **ids})]
     spacing = _spacing(installation, now)
     if spacing:
         runs.append(spacing)
     creates, note = in_flight
     if creates:
-        count, ids = _ids(list(creates))
-        runs.append((_by_ids(count, last_error="note"), {"note": note, **ids}))
+        count, ids = by_ids(list(creates))
+        runs.append((update_by_ids(count, last_error="note"), {"note": note, **ids}))
     run_together(session.connection(), runs)
     for write in writes:
         set_committed_value(write, "next_attempt_at", until)
@@ -356,8 +308,8 @@ def lease(session: Session, installation: Installation, writes: list[GitHubWrite
 
 def note_in_flight(session: Session, write_ids: list[int], note: str) -> None:
     """Marks creates as possibly done by GitHub (read only if the answer is never recorded)."""
-    count, ids = _ids(list(write_ids))
-    _by_ids(count, last_error="note").execute(session.connection(), {"note": note, **ids})
+    count, ids = by_ids(list(write_ids))
+    update_by_ids(count, last_error="note").execute(session.connection(), {"note": note, **ids})
 
 
 _RELOCK = ObjectStatement(Installation, table_row(Installation).where(Installation.id == sa.bindparam("installation_id")).with_for_update())
@@ -365,7 +317,7 @@ _RELOCK = ObjectStatement(Installation, table_row(Installation).where(Installati
 
 def reload(session: Session, write_ids: list[int]) -> dict[int, GitHubWrite]:
     """The writes as they are now, by id (one query for a whole batch)."""
-    return {row.id: row for row in _writes(session, write_ids, lock=False, refresh=True)}
+    return {row.id: row for row in read_writes(session, write_ids, lock=False, refresh=True)}
 
 
 def release(session: Session, write: GitHubWrite, previous_error: Optional[str], now: datetime) -> None:

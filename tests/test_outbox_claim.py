@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot.github import requests as gw
-from storage import outbox
+from storage import outbox, outbox_ids
 from storage.compiled import DriverStatement
 from storage.outbox import Write
 from storage.procurement import opportunity_by_issue, record
@@ -367,7 +367,7 @@ def test_the_opportunity_already_in_the_session_is_the_one_a_command_gets(engine
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-@pytest.mark.parametrize("count", [3, outbox.COMPILED_READ_MAX + 3])
+@pytest.mark.parametrize("count", [3, outbox_ids.COMPILED_READ_MAX + 3])
 def test_a_held_write_ends_the_batch_whichever_way_its_writes_are_read(engine, count):
     """A few writes are read by a compiled statement, many by the ORM: either way a write a
     worker holds ends the batch before it."""
@@ -379,7 +379,7 @@ def test_a_held_write_ends_the_batch_whichever_way_its_writes_are_read(engine, c
     assert _claimed_ids(engine, 20) == ids
 
 
-@pytest.mark.parametrize("count", [1, outbox.COMPILED_READ_MAX + 1])
+@pytest.mark.parametrize("count", [1, outbox_ids.COMPILED_READ_MAX + 1])
 def test_writes_reloaded_are_as_the_database_holds_them_now(engine, count):
     """The sender records GitHub's answers on its writes as they are now: an object the
     session already holds is given the row's values (whichever way they are read)."""
