@@ -185,6 +185,10 @@ def run_together(connection: sa.Connection, runs: list[tuple[DriverStatement, di
     statement was a wait for the server and a wake-up of both processes. A statement
     the database refuses raises SQLAlchemy's error for it, and those after it are not
     run (the transaction is aborted, as after any refused statement)."""
+    if len(runs) < 2:
+        for statement, params in runs:  # one statement: as `execute` runs it (no pipeline to set up)
+            statement.execute(connection, params)
+        return
     if not connection.in_transaction():
         connection.begin()
     forms = []

@@ -250,7 +250,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     if engine.dialect.name == "postgresql":
         from storage import libpq
 
-        libpq.ping_quietly(engine.dialect)
+        libpq.ping_quietly(engine)
 
         @event.listens_for(engine, "begin")
         def _postgresql_begin(conn):

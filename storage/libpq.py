@@ -27,6 +27,11 @@ A background transaction (the worker's, the sender's) begins the same way: psyco
 BEGIN and its `SET LOCAL synchronous_commit TO OFF` in one round trip (`begin_with`),
 where psycopg would send its BEGIN alone and the SET after it.
 
+Statements that return no rows and wait for no answer of one another go together
+(`run_many`): libpq's pipeline mode, one round trip for all. The pool's check of a
+connection before it hands it out skips its round trip where the connection is known
+open (`quiet`, installed by `ping_quietly`).
+
 This path is taken only where it does exactly what the cursor would: a psycopg 3
 connection in the middle of a transaction (psycopg begins one itself at the first
 statement of a transaction, with its BEGIN), no pipeline open, its register of
@@ -38,6 +43,8 @@ from __future__ import annotations
 
 import itertools
 import select
+import time
+import weakref
 from typing import Any, Optional
 
 import psycopg
@@ -50,6 +57,7 @@ from storage.driver_errors import driver_error
 
 _TUPLES_OK, _COMMAND_OK = pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK
 _PIPELINE_SYNC, _PIPELINE_ABORTED = pq.ExecStatus.PIPELINE_SYNC, pq.ExecStatus.PIPELINE_ABORTED
+_PIPELINES_UNKNOWN = pq.version() < 140000  # libpq's pipeline mode came with PostgreSQL 14
 _IN_TRANSACTION, _IDLE = pq.TransactionStatus.INTRANS, pq.TransactionStatus.IDLE
 _names = itertools.count(1)
 _TRANSFORMER = "devex_libpq_transformer"
@@ -134,7 +142,9 @@ def run_many(proxied: Any, statements: list[tuple[bytes, list]]) -> bool:
     if connection is None or connection.prepare_threshold is None:
         return False
     pgconn = connection.pgconn
-    if pgconn.transaction_status != _IN_TRANSACTION or pgconn.pipeline_status != pq.PipelineStatus.OFF:
+    if not statements:
+        return True  # nothing to send
+    if _PIPELINES_UNKNOWN or pgconn.transaction_status != _IN_TRANSACTION or pgconn.pipeline_status != pq.PipelineStatus.OFF:
         return False
     register = getattr(getattr(connection, "_prepared", None), "_names", None)
     if not hasattr(register, "move_to_end"):
@@ -150,9 +160,13 @@ def run_many(proxied: Any, statements: list[tuple[bytes, list]]) -> bool:
 def _pipelined(connection: Any, pgconn: Any, register: Any, transformer: Transformer, statements: list[tuple[bytes, list]]) -> None:
     encoding = connection.info.encoding
     sends = []
-    for sql, values in statements:  # dumped and prepared first: a statement is not prepared inside the pipeline
+    for index, (sql, values) in enumerate(statements):  # dumped and prepared first: not inside the pipeline
         dumped = transformer.dump_sequence(values, [PyFormat.TEXT] * len(values))
-        sends.append((_prepared(connection, pgconn, register, sql, transformer.types, encoding), dumped, transformer.formats))
+        try:
+            name = _prepared(connection, pgconn, register, sql, transformer.types, encoding)
+        except psycopg.DatabaseError as error:
+            raise Refused(index, error) from error
+        sends.append((name, dumped, transformer.formats))
     refused, done = None, 0
     pgconn.enter_pipeline_mode()
     try:
@@ -160,15 +174,18 @@ def _pipelined(connection: Any, pgconn: Any, register: Any, transformer: Transfo
             pgconn.send_query_prepared(name, dumped, formats)
         pgconn.pipeline_sync()
         while pgconn.flush():  # psycopg's connections are non-blocking: what is left, once writable
-            select.select([pgconn.socket], [pgconn.socket], [])
+            _ready(pgconn.socket, select.POLLIN | select.POLLOUT, None)
             pgconn.consume_input()
         while True:
             while pgconn.is_busy():  # waits for the server with the interpreter's lock let go
-                select.select([pgconn.socket], [], [])
+                _ready(pgconn.socket, select.POLLIN, None)
                 pgconn.consume_input()
             result = pgconn.get_result()
             if result is None:
                 done += 1  # the end of one statement's results
+                if done > len(sends) or pgconn.status == pq.ConnStatus.BAD:
+                    # No sync will come (libpq lost the connection's thread): not waited for forever.
+                    raise psycopg.OperationalError(f"the connection to the server was lost: {pgconn.get_error_message(encoding)}")
                 continue
             status = result.status
             if status == _PIPELINE_SYNC:
@@ -222,37 +239,62 @@ def begin(proxied: Any, then: bytes) -> bool:
     return True
 
 
+# A connection given back to the pool this recently is handed out again without a ping
+# when nothing came from the server meanwhile (`quiet`); one idle longer is pinged.
+QUIET_FOR = 1.0  # seconds
+_returned: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
+
+
 def quiet(dbapi_connection: Any) -> bool:
     """Whether a psycopg connection the pool hands out is known to be open without asking
-    the server: libpq holds it open and idle, and nothing has come from the server since
-    its last answer. A server that ends a session (a restart, `pg_terminate_backend`, an
-    idle timeout) tells the client and closes the socket, which then reads as ready: for
-    such a connection, or any other, this says False and the pool asks the server (its
-    ping, a round trip, as before). The pool's ping cost a round trip to PostgreSQL every
-    transaction (about a third of the sender's at one write a batch; docs/benchmarks.md,
-    issue 18, thirteenth pass)."""
+    the server: given back to the pool less than `QUIET_FOR` ago, libpq holding it open
+    and idle, and nothing come from the server since its last answer. A server that
+    ends a session (a restart, `pg_terminate_backend`, an idle timeout) tells the client
+    and closes the socket, which then reads as ready: such a connection, one idle
+    longer (whose peer may have gone without a word: a host that crashed, a failover,
+    a firewall's idle expiry), or any other, says False, and the pool asks the server
+    (its ping, a round trip, as before). A busy worker or sender takes its connection
+    back within milliseconds: the ping cost a round trip to PostgreSQL every transaction
+    (docs/benchmarks.md, issue 18, thirteenth pass)."""
     pgconn = getattr(dbapi_connection, "pgconn", None)
     if type(dbapi_connection) is not psycopg.Connection or pgconn is None:
+        return False
+    returned = _returned.get(dbapi_connection)
+    if returned is None or time.monotonic() - returned > QUIET_FOR:
         return False
     if pgconn.status != pq.ConnStatus.OK or pgconn.transaction_status != _IDLE or pgconn.pipeline_status != pq.PipelineStatus.OFF:
         return False
     try:
-        readable, _, _ = select.select([pgconn.socket], [], [], 0)
+        return not _ready(pgconn.socket, select.POLLIN, 0)
     except (OSError, ValueError, psycopg.OperationalError):
         return False
-    return not readable
 
 
-def ping_quietly(dialect: sa.Dialect) -> None:
+def ping_quietly(engine: sa.Engine) -> None:
     """The pool's check of a connection before it hands it out (SQLAlchemy's pre-ping):
     without a round trip when the connection is known open (`quiet`), else by asking the
     server as before."""
+    dialect = engine.dialect
     asked = dialect.do_ping
 
     def do_ping(dbapi_connection: Any) -> bool:
         return quiet(dbapi_connection) or asked(dbapi_connection)
 
     dialect.do_ping = do_ping  # type: ignore[method-assign]
+
+    @sa.event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None:
+            _returned[dbapi_connection] = time.monotonic()
+
+
+def _ready(fd: int, events: int, timeout_ms: Optional[int]) -> bool:
+    """Whether the socket is ready for `events` (poll: any descriptor number, unlike
+    select's 1,024), waiting up to `timeout_ms` (None: until it is) with the
+    interpreter's lock let go."""
+    poller = select.poll()
+    poller.register(fd, events)
+    return bool(poller.poll(timeout_ms))
 
 
 def _plain(proxied: Any) -> Optional[psycopg.Connection]:

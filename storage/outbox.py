@@ -296,8 +296,7 @@ def lease(session: Session, installation: Installation, writes: list[GitHubWrite
         runs.append(spacing)
     creates, note = in_flight
     if creates:
-        count, ids = by_ids(list(creates))
-        runs.append((update_by_ids(count, last_error="note"), {"note": note, **ids}))
+        runs.append(_noted(creates, note))
     run_together(session.connection(), runs)
     for write in writes:
         set_committed_value(write, "next_attempt_at", until)
@@ -308,8 +307,14 @@ def lease(session: Session, installation: Installation, writes: list[GitHubWrite
 
 def note_in_flight(session: Session, write_ids: list[int], note: str) -> None:
     """Marks creates as possibly done by GitHub (read only if the answer is never recorded)."""
+    if write_ids:
+        statement, params = _noted(write_ids, note)
+        statement.execute(session.connection(), params)
+
+
+def _noted(write_ids: list[int], note: str) -> tuple[DriverStatement, dict]:
     count, ids = by_ids(list(write_ids))
-    update_by_ids(count, last_error="note").execute(session.connection(), {"note": note, **ids})
+    return update_by_ids(count, last_error="note"), {"note": note, **ids}
 
 
 _RELOCK = ObjectStatement(Installation, table_row(Installation).where(Installation.id == sa.bindparam("installation_id")).with_for_update())

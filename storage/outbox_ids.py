@@ -54,6 +54,8 @@ def by_ids(ids: list[int]) -> tuple[int, dict[str, int]]:
     """Ids for `update_by_ids` and `read_writes`: their count rounded up to a power of two (the
     last id repeated: the same rows), so a process compiles a few statements, not one for
     every size of batch."""
+    if not ids:
+        raise ValueError("no ids: a statement by ids needs one at least")
     count = 1 << (len(ids) - 1).bit_length()
     padded = ids + [ids[-1]] * (count - len(ids))
     return count, {f"id{i}": write_id for i, write_id in enumerate(padded)}

@@ -375,3 +375,26 @@ def test_a_statement_refused_among_statements_run_together_is_the_one_named(engi
     with engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM repo_configs").scalar() == 0
         assert connection.exec_driver_sql("SELECT count(*) FROM audit_events").scalar() == 0
+
+
+def test_a_connection_idle_in_the_pool_longer_than_a_moment_is_pinged(engine, monkeypatch):
+    """A peer may go without a word (a host that crashed, a failover, a firewall's idle
+    expiry): a connection given back longer ago than `QUIET_FOR` is checked by asking the
+    server, as before."""
+    from storage import libpq
+
+    monkeypatch.setattr(libpq, "QUIET_FOR", 0.0)  # every connection counts as idle long
+    pooled = _one_connection_pool(engine)
+    try:
+        with pooled.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+            connection.commit()
+            pgconn = connection.connection.dbapi_connection.pgconn
+
+        def checkout():
+            with pooled.connect() as again:
+                assert again.connection.dbapi_connection.pgconn is pgconn
+
+        assert any("\tQuery\t" in line for line in _frontend_messages(pgconn, checkout))  # the pool's ping
+    finally:
+        pooled.dispose()
