@@ -67,11 +67,24 @@ def run(proxied: Any, sql: bytes, values: list, returns_rows: bool) -> Optional[
     """The statement's rows ([] when it returns none), or None when this path does not
     apply (nothing sent). `proxied`: the SQLAlchemy pool's connection; `sql`: the
     statement with `$1`-style parameters; `values`: converted, in their order."""
+    usable = _usable(proxied)
+    if usable is None:
+        return None
+    connection, register, transformer = usable
+    with connection.lock:  # as psycopg holds it for each of its own statements
+        return _run(connection, connection.pgconn, register, transformer, sql, values, returns_rows)
+
+
+def _usable(proxied: Any) -> Optional[tuple[psycopg.Connection, Any, Transformer]]:
+    """The pool connection's psycopg connection, its register of prepared statements and
+    the connection's transformer, where this path does what the cursor would: a psycopg
+    3 connection in the middle of a transaction, no pipeline open, prepared statements
+    wanted (not so behind PgBouncer: `prepare_threshold` None), a register this module
+    knows; else None."""
     connection = _plain(proxied)
     if connection is None or connection.prepare_threshold is None:
-        return None  # (prepare_threshold None: no prepared statements wanted, as behind PgBouncer)
-    pgconn = connection.pgconn
-    if pgconn.transaction_status != _IN_TRANSACTION:
+        return None
+    if connection.pgconn.transaction_status != _IN_TRANSACTION:
         return None
     register = getattr(getattr(connection, "_prepared", None), "_names", None)
     if not hasattr(register, "move_to_end"):
@@ -79,8 +92,7 @@ def run(proxied: Any, sql: bytes, values: list, returns_rows: bool) -> Optional[
     transformer = proxied.info.get(_TRANSFORMER)
     if transformer is None or transformer.connection is not connection:
         transformer = proxied.info[_TRANSFORMER] = Transformer(connection)
-    with connection.lock:  # as psycopg holds it for each of its own statements
-        return _run(connection, pgconn, register, transformer, sql, values, returns_rows)
+    return connection, register, transformer
 
 
 def _prepared(connection: Any, pgconn: Any, register: Any, sql: bytes, types: Any, encoding: str) -> bytes:
@@ -138,22 +150,14 @@ def run_many(proxied: Any, statements: list[tuple[bytes, list]]) -> bool:
     here (this machine, 2026-12-03; docs/benchmarks.md, issue 18, thirteenth pass). As
     there, a statement the server refuses aborts those after it and the transaction:
     `Refused` is raised, with psycopg's error for it (the class of its SQLSTATE)."""
-    connection = _plain(proxied)
-    if connection is None or connection.prepare_threshold is None:
-        return False
-    pgconn = connection.pgconn
     if not statements:
         return True  # nothing to send
-    if _PIPELINES_UNKNOWN or pgconn.transaction_status != _IN_TRANSACTION or pgconn.pipeline_status != pq.PipelineStatus.OFF:
+    usable = None if _PIPELINES_UNKNOWN else _usable(proxied)
+    if usable is None:
         return False
-    register = getattr(getattr(connection, "_prepared", None), "_names", None)
-    if not hasattr(register, "move_to_end"):
-        return False
-    transformer = proxied.info.get(_TRANSFORMER)
-    if transformer is None or transformer.connection is not connection:
-        transformer = proxied.info[_TRANSFORMER] = Transformer(connection)
+    connection, register, transformer = usable
     with connection.lock:
-        _pipelined(connection, pgconn, register, transformer, statements)
+        _pipelined(connection, connection.pgconn, register, transformer, statements)
     return True
 
 

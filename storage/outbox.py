@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime, timedelta
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
@@ -217,26 +217,24 @@ _LAST_WRITE = DriverStatement(
 
 
 def _spaced_from(session: Session, installation: Installation, now: datetime) -> None:
-    """The installation's last write is now (its next is spaced from it): written at once by
-    a statement built once, the object told it is what the database holds."""
-    run = _spacing(installation, now)
-    if run is not None:
-        run_together(session.connection(), [run])
-        _spaced(installation, now)
+    """The installation's last write is now (its next is spaced from it), written at once."""
+    spacing = _spacing(installation, now)
+    if spacing is not None:
+        statement, params = spacing
+        statement.execute(session.connection(), params)
 
 
 def _spacing(installation: Installation, now: datetime) -> Optional[tuple[DriverStatement, dict]]:
-    """The statement that records the installation's last write as now, or None when it
-    holds that already: once a transaction has written it, its row stays locked by it, and
-    the next writes it records as of the same moment (a batch's answers) write nothing (a
-    statement a write fewer). `_spaced` tells the object once it is run."""
+    """The statement, built once, that records the installation's last write as now, for
+    the caller to run in this transaction (the object is told it holds that: a statement
+    that fails aborts the transaction, whose rollback expires the object). None when it
+    holds that already: once a transaction has written it, its row stays locked by it,
+    and the next writes it records as of the same moment (a batch's answers) write
+    nothing (a statement a write fewer)."""
     if installation.last_write_at == now:
         return None
-    return _LAST_WRITE, {"row": installation.id, "new_last_write_at": now}
-
-
-def _spaced(installation: Installation, now: datetime) -> None:
     set_committed_value(installation, "last_write_at", now)
+    return _LAST_WRITE, {"row": installation.id, "new_last_write_at": now}
 
 
 def mark_sent(
@@ -273,17 +271,17 @@ def mark_all_sent(session: Session, installation: Installation, done: list[tuple
     for write, fields in marked:
         for name, value in fields.items():
             set_committed_value(write, name, value)
-    if spacing:
-        _spaced(installation, now)
 
 
-def lease(session: Session, installation: Installation, writes: list[GitHubWrite], seconds: float, now: datetime, in_flight: tuple[list[int], str] = ((), "")) -> None:
+def lease(
+    session: Session, installation: Installation, writes: list[GitHubWrite], seconds: float, now: datetime, in_flight: Sequence[int] = (), note: str = ""
+) -> None:
     """Before the sender calls GitHub with no transaction open: the writes are not due
     again (nor anything behind them, nor their installation for any other sender) for
     `seconds`, unless their answers are recorded first. They are rendered now: a change
     after this needs a write of its own, so they no longer take others in (coalescing).
-    `in_flight`: the ids of the creates among them and the note that marks them possibly
-    done (`note_in_flight`), written with the lease. One round trip to PostgreSQL for
+    `in_flight`: the ids of the creates among them, marked possibly done with `note`
+    (`note_in_flight`) along with the lease. One round trip to PostgreSQL for
     the batch (the lease, the installation's last write, the note: storage.compiled.run_together),
     the objects told it is what the database holds."""
     if not writes:
@@ -294,25 +292,22 @@ def lease(session: Session, installation: Installation, writes: list[GitHubWrite
     spacing = _spacing(installation, now)
     if spacing:
         runs.append(spacing)
-    creates, note = in_flight
-    if creates:
-        runs.append(_noted(creates, note))
+    if in_flight:
+        runs.append(_noted(in_flight, note))
     run_together(session.connection(), runs)
     for write in writes:
         set_committed_value(write, "next_attempt_at", until)
         set_committed_value(write, "coalesce_key", None)
-    if spacing:
-        _spaced(installation, now)
 
 
-def note_in_flight(session: Session, write_ids: list[int], note: str) -> None:
+def note_in_flight(session: Session, write_ids: Sequence[int], note: str) -> None:
     """Marks creates as possibly done by GitHub (read only if the answer is never recorded)."""
     if write_ids:
         statement, params = _noted(write_ids, note)
         statement.execute(session.connection(), params)
 
 
-def _noted(write_ids: list[int], note: str) -> tuple[DriverStatement, dict]:
+def _noted(write_ids: Sequence[int], note: str) -> tuple[DriverStatement, dict]:
     count, ids = by_ids(list(write_ids))
     return update_by_ids(count, last_error="note"), {"note": note, **ids}
 

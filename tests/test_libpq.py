@@ -280,9 +280,9 @@ def _frontend_messages(pgconn, work) -> list[str]:
         return [line for line in trace.read().decode().splitlines() if line.startswith("F\t")]
 
 
-def test_the_pools_check_of_an_open_idle_connection_asks_the_server_nothing(engine):
-    """Before it hands a connection out, the pool checks that it is open: without a round
-    trip when nothing came from the server since its last answer."""
+def _messages_at_checkout(engine) -> list[str]:
+    """What the client sends the server while the pool hands out again the connection it
+    was just given back (a pool of one connection)."""
     pooled = _one_connection_pool(engine)
     try:
         with pooled.connect() as connection:
@@ -294,9 +294,15 @@ def test_the_pools_check_of_an_open_idle_connection_asks_the_server_nothing(engi
             with pooled.connect() as again:
                 assert again.connection.dbapi_connection.pgconn is pgconn  # the same connection, from the pool
 
-        assert _frontend_messages(pgconn, checkout) == []
+        return _frontend_messages(pgconn, checkout)
     finally:
         pooled.dispose()
+
+
+def test_the_pools_check_of_an_open_idle_connection_asks_the_server_nothing(engine):
+    """Before it hands a connection out, the pool checks that it is open: without a round
+    trip when nothing came from the server since its last answer."""
+    assert _messages_at_checkout(engine) == []
 
 
 def test_a_connection_whose_session_the_server_ended_in_the_pool_is_replaced_at_checkout(engine):
@@ -384,17 +390,4 @@ def test_a_connection_idle_in_the_pool_longer_than_a_moment_is_pinged(engine, mo
     from storage import libpq
 
     monkeypatch.setattr(libpq, "QUIET_FOR", 0.0)  # every connection counts as idle long
-    pooled = _one_connection_pool(engine)
-    try:
-        with pooled.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
-            connection.commit()
-            pgconn = connection.connection.dbapi_connection.pgconn
-
-        def checkout():
-            with pooled.connect() as again:
-                assert again.connection.dbapi_connection.pgconn is pgconn
-
-        assert any("\tQuery\t" in line for line in _frontend_messages(pgconn, checkout))  # the pool's ping
-    finally:
-        pooled.dispose()
+    assert any("\tQuery\t" in line for line in _messages_at_checkout(engine))  # the pool's ping

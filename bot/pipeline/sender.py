@@ -198,7 +198,7 @@ class Sender:
             # PostgreSQL: the creates' note in this transaction, with the lease, whose commit then
             # waits for the disk (one transaction fewer a batch); SQLite: in one of its own, below.
             noted = bool(creates) and commit_waits_for_the_disk(session)
-            outbox.lease(session, installation, [call.write for call in calls], self.settings.create_lease, now, in_flight=(creates, IN_FLIGHT) if noted else ((), ""))
+            outbox.lease(session, installation, [call.write for call in calls], self.settings.create_lease, now, in_flight=creates if noted else (), note=IN_FLIGHT)
             session.commit()
         if creates and not noted:
             self._note_in_flight(creates)

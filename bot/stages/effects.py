@@ -40,16 +40,16 @@ def actor(ctx: Context) -> str:
 
 
 def audit(ctx: Context, opportunity: Optional[Opportunity], kind: str, url: Optional[str] = None, who: Optional[str] = None, **detail: Any) -> None:
-    store.record(ctx.session, **audit_fields(ctx, opportunity, kind, url, who, **detail))
+    store.record(ctx.session, **_audit_fields(ctx, opportunity, kind, url, who, **detail))
 
 
 def audit_event(ctx: Context, opportunity: Optional[Opportunity], kind: str, url: Optional[str] = None, who: Optional[str] = None, **detail: Any) -> dict:
     """The audit event `audit` would record, as a row to store with other writes
     (`store.record_version`)."""
-    return store.event(**audit_fields(ctx, opportunity, kind, url, who, **detail))
+    return store.event(**_audit_fields(ctx, opportunity, kind, url, who, **detail))
 
 
-def audit_fields(ctx: Context, opportunity: Optional[Opportunity], kind: str, url: Optional[str], who: Optional[str], **detail: Any) -> dict:
+def _audit_fields(ctx: Context, opportunity: Optional[Opportunity], kind: str, url: Optional[str], who: Optional[str], **detail: Any) -> dict:
     return {
         "kind": kind,
         "actor": who or actor(ctx) or "devex-bot",
