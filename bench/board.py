@@ -142,7 +142,7 @@ def measure(run: Run, label: str, url: str) -> dict:
     filled = fill(url, OPPORTUNITIES // (10 if run.quick else 1))
     run.log(f"board/{label}: {filled['opportunities']:,} opportunities stored in {filled['fill_s']} s")
     deployment = Deployment(procs=run.procs, keys=run.keys, db_url=url, work=run.work)
-    port = deployment.start_app(no_worker=True)
+    port = deployment.start_app(no_worker=True, name=f"board-{label}")
     requests = REQUESTS // (4 if run.quick else 1)
     try:
         with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=30) as client:

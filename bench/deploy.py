@@ -217,9 +217,9 @@ class Deployment:
         """`devex-bot serve` (intake, and with it the worker, unless no_worker) and `workers` worker processes."""
         self.app_port = free_port()
         argv = [DEVEX_BOT, "serve", "--host", HOST, "--port", str(self.app_port)] + (["--no-worker"] if no_worker else [])
-        self.app_proc = self.procs.start(f"{name}-serve", argv, _env(self.app_env(PORT=self.app_port, **tunables)))
+        self.app_proc = self.procs.start(f"{name}-serve", argv, _env(self.app_env(PORT=self.app_port, **tunables)), app=True)
         for i in range(workers):
-            self.workers.append(self.procs.start(f"{name}-worker-{i + 1}", [DEVEX_BOT, "worker"], _env(self.app_env(**tunables))))
+            self.workers.append(self.procs.start(f"{name}-worker-{i + 1}", [DEVEX_BOT, "worker"], _env(self.app_env(**tunables)), app=True))
         wait_http(f"http://{HOST}:{self.app_port}/healthz", self.app_proc)
         self._profile(name, [self.app_proc] + self.workers)
         return self.app_port

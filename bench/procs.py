@@ -98,6 +98,9 @@ class Processes:
         self.log_dir = log_dir
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.started: list[subprocess.Popen] = []
+        # Each devex-bot process's peak RSS (with its descendants', as `peak_rss_mb`), by its
+        # name, read as it is stopped: the figure of issue 18's "under 200 MB in every run".
+        self.app_peak_rss_mb: dict[str, float] = {}
 
     def __enter__(self) -> "Processes":
         return self
@@ -105,7 +108,8 @@ class Processes:
     def __exit__(self, *exc) -> None:
         self.stop_all()
 
-    def start(self, name: str, argv: list[str], env: Optional[dict] = None) -> subprocess.Popen:
+    def start(self, name: str, argv: list[str], env: Optional[dict] = None, app: bool = False) -> subprocess.Popen:
+        """`app`: a devex-bot process, whose peak RSS is recorded when it is stopped."""
         log = open(self.log_dir / f"{name}.log", "ab")
         full_env = dict(env) if env is not None else dict(os.environ)
         proc = subprocess.Popen(
@@ -113,10 +117,16 @@ class Processes:
         )
         log.close()
         proc.bench_name = name  # type: ignore[attr-defined]
+        proc.bench_app = app  # type: ignore[attr-defined]
         self.started.append(proc)
         return proc
 
     def stop(self, proc: subprocess.Popen, timeout: float = 10.0) -> None:
+        if getattr(proc, "bench_app", False):
+            peak = peak_rss_mb(proc.pid)  # None once it has exited (a crash: its log says why)
+            if peak is not None:
+                name = proc.bench_name  # type: ignore[attr-defined]
+                self.app_peak_rss_mb[name] = max(round(peak, 1), self.app_peak_rss_mb.get(name, 0.0))
         if proc.poll() is None:
             try:
                 os.killpg(proc.pid, signal.SIGTERM)

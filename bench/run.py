@@ -59,6 +59,8 @@ def main(argv=None) -> int:
                 results[section] = {"error": f"{type(exc).__name__}: {exc}"}
                 run.notes.append(f"{section} failed: {type(exc).__name__}: {exc} (logs in {work / 'logs'})")
         results["notes"] = run.notes
+        procs.stop_all()  # every devex-bot process's peak RSS is read as it stops
+        results["peak_rss_mb"] = dict(sorted(procs.app_peak_rss_mb.items()))
     results["seconds"] = round(time.monotonic() - started, 1)
     Path(args.out).write_text(json.dumps(results, indent=2, default=str) + "\n")
     print()
